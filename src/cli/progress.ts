@@ -1,0 +1,26 @@
+import cliProgress from 'cli-progress';
+
+/**
+ * A progress bar on stderr for long work (cli-progress). Shown only on a terminal, so logs
+ * and pipes stay clean; `--quiet` hides it too.
+ */
+export function createProgressBar(label: string, enabled: boolean) {
+  if (!enabled || !process.stderr.isTTY) {
+    return { update: (_v: number, _p?: Record<string, unknown>) => undefined, setTotal: (_t: number) => undefined, stop: () => undefined };
+  }
+  const bar = new cliProgress.SingleBar(
+    {
+      format: `${label} |{bar}| {percentage}% | {valueMB}/{totalMB} MB | {documents} docs | {chunks} chunks | ETA {eta_formatted}`,
+      stream: process.stderr,
+      hideCursor: true,
+      etaBuffer: 20,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(1, 0, { valueMB: '0.0', totalMB: '0.0', documents: 0, chunks: 0 });
+  return {
+    update: (v: number, payload?: Record<string, unknown>) => bar.update(v, payload),
+    setTotal: (t: number) => bar.setTotal(Math.max(1, t)),
+    stop: () => bar.stop(),
+  };
+}

@@ -1,0 +1,156 @@
+/**
+ * quarry's error catalog. Every error a user can cause or meet is one of these classes,
+ * with a stable `code` and a `category` from a small closed set, so callers (CLI, HTTP,
+ * library users) can act on the category without parsing messages.
+ */
+
+/** What the user can do about it. */
+export type ErrorCategory =
+  | 'invalid-input' // fix the request / arguments
+  | 'not-found' // create or provision the thing first
+  | 'conflict' // someone else holds it, or it disagrees with what is stored
+  | 'integrity' // bytes on disk are not what they should be: re-provision / restore
+  | 'unavailable' // a resource (model, file, network) cannot be reached right now
+  | 'internal'; // a bug: report it
+
+export class QuarryError extends Error {
+  readonly code: string;
+  readonly category: ErrorCategory;
+  readonly details: Record<string, unknown>;
+
+  constructor(
+    code: string,
+    category: ErrorCategory,
+    message: string,
+    details: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.category = category;
+    this.details = details;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { error: this.code, category: this.category, message: this.message, ...this.details };
+  }
+}
+
+export class InvalidInputError extends QuarryError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('INVALID_INPUT', 'invalid-input', message, details);
+  }
+}
+
+export class CollectionNotFoundError extends QuarryError {
+  constructor(name: string, dataDir: string) {
+    super(
+      'COLLECTION_NOT_FOUND',
+      'not-found',
+      `collection "${name}" does not exist in ${dataDir}; create it with \`quarry index <paths> --collection ${name} --data ${dataDir}\``,
+      { collection: name, dataDir },
+    );
+  }
+}
+
+export class CollectionLockedError extends QuarryError {
+  constructor(name: string, lockPath: string, holder: string) {
+    super(
+      'COLLECTION_LOCKED',
+      'conflict',
+      `collection "${name}" is being written by another process (${holder}); wait for it to finish, or remove ${lockPath} if that process is gone`,
+      { collection: name, lockPath, holder },
+    );
+  }
+}
+
+export class CollectionCorruptError extends QuarryError {
+  constructor(name: string, problem: string, details: Record<string, unknown> = {}) {
+    super('COLLECTION_CORRUPT', 'integrity', `collection "${name}" is damaged: ${problem}`, {
+      collection: name,
+      ...details,
+    });
+  }
+}
+
+export class ModelNotProvisionedError extends QuarryError {
+  constructor(model: string, modelsDir: string, hint: string) {
+    super('MODEL_NOT_PROVISIONED', 'not-found', `model ${model} is not in ${modelsDir}: ${hint}`, {
+      model,
+      modelsDir,
+    });
+  }
+}
+
+export class UnknownModelError extends QuarryError {
+  constructor(model: string, known: string[]) {
+    super('UNKNOWN_MODEL', 'invalid-input', `unknown model "${model}"; known models: ${known.join(', ')}`, {
+      model,
+      known,
+    });
+  }
+}
+
+export class ModelIntegrityError extends QuarryError {
+  constructor(model: string, file: string, expected: string, actual: string) {
+    super(
+      'MODEL_INTEGRITY',
+      'integrity',
+      `model ${model}: ${file} has sha256 ${actual}, expected ${expected}; the file is damaged or not the pinned one, provision the model again`,
+      { model, file, expected, actual },
+    );
+  }
+}
+
+/**
+ * The guard against the seeds' 3AM incident: a collection's vectors were made by one model,
+ * and something tried to use another with them.
+ */
+export class ModelMismatchError extends QuarryError {
+  constructor(collection: string, stored: string, requested: string, differences: string[]) {
+    super(
+      'MODEL_MISMATCH',
+      'conflict',
+      `collection "${collection}" was built with ${stored}, but ${requested} was requested (${differences.join('; ')}); ` +
+        `query with the collection's own model, or rebuild the collection with the new one`,
+      { collection, stored, requested, differences },
+    );
+  }
+}
+
+/** The model loads, but its output no longer matches the fingerprint stored with the collection. */
+export class ModelDriftError extends QuarryError {
+  constructor(collection: string, model: string, minCosine: number, threshold: number) {
+    super(
+      'MODEL_DRIFT',
+      'integrity',
+      `model ${model} no longer reproduces the fingerprint stored with collection "${collection}": ` +
+        `lowest probe cosine ${minCosine.toFixed(4)} < ${threshold}; the runtime or weights changed, rebuild the collection before serving it`,
+      { collection, model, minCosine, threshold },
+    );
+  }
+}
+
+export class DownloadError extends QuarryError {
+  constructor(url: string, reason: string) {
+    super('DOWNLOAD_FAILED', 'unavailable', `download of ${url} failed: ${reason}`, { url, reason });
+  }
+}
+
+export class ProvisioningError extends QuarryError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('PROVISIONING_FAILED', 'unavailable', message, details);
+  }
+}
+
+/** A source file that cannot be loaded. Ingest reports it with its path and goes on. */
+export class LoadError extends QuarryError {
+  constructor(path: string, reason: string, code = 'LOAD_FAILED') {
+    super(code, 'invalid-input', `${path}: ${reason}`, { path, reason });
+  }
+}
+
+export function isQuarryError(e: unknown): e is QuarryError {
+  return e instanceof QuarryError;
+}
