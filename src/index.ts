@@ -5,6 +5,10 @@ export { indexPaths, type IndexOptions, type IndexProgress, type IndexReport } f
 export { search, type SearchOptions, type SearchResponse, type SearchResult } from './api/search.js';
 export { info, type CollectionInfo } from './api/info.js';
 export { verify, type VerifyOptions, type VerifyReport } from './api/verify.js';
+export { deleteDocuments, type DeleteReport } from './api/delete-documents.js';
+export { versions, rollback, gc, compact, DEFAULT_RETENTION, type VersionInfo, type GcReport } from './api/versions.js';
+export { check } from './api/check.js';
+export type { CheckReport } from './store/integrity.js';
 export { loadEmbedder } from './api/load-model.js';
 export { DEFAULT_COLLECTION, DEFAULT_DATA_DIR, DEFAULT_MODEL, type CollectionOptions } from './api/options.js';
 export type { Embedder } from './embed/embedder.js';

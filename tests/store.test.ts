@@ -44,7 +44,7 @@ function docRow(docId: string, version: number, chunkCount: number): DocumentRow
 }
 
 function chunkRow(docId: string, version: number, seq: number) {
-  return { doc_id: docId, doc_version: version, seq, text: `${docId} ${seq}`, start: 0, end: 3, token_count: 1, text_hash: 'x' };
+  return { doc_id: docId, doc_version: version, seq, text: `${docId} ${seq}`, start: 0, end: 3, token_count: 1, text_hash: 'x', embed_hash: `e-${docId}-${version}-${seq}` };
 }
 
 test('collection names are validated', () => {
@@ -65,20 +65,30 @@ test('opening a missing collection names the command that creates it', async () 
 test('a document becomes visible only when published; its old version disappears at once', async () => {
   const c = await Collection.create(dir.path, 'vis', fakeManifest('vis'));
   try {
+    const g1 = c.beginWrite();
     const v1 = c.db.nextDocVersion('d1');
-    await c.writeBatch({ chunks: [chunkRow('d1', v1, 0)], vectors: [unit(1, 0, 0, 0)], publish: [] });
+    await c.writeBatch({ chunks: [chunkRow('d1', v1, 0)], vectors: [unit(1, 0, 0, 0)], publish: [] }, g1);
     assert.equal((await c.loadVectors()).ids.length, 0, 'unpublished chunks are invisible');
-    await c.writeBatch({ chunks: [chunkRow('d1', v1, 1)], vectors: [unit(0, 1, 0, 0)], publish: [docRow('d1', v1, 2)] });
+    await c.writeBatch({ chunks: [chunkRow('d1', v1, 1)], vectors: [unit(0, 1, 0, 0)], publish: [docRow('d1', v1, 2)] }, g1);
     assert.equal((await c.loadVectors()).ids.length, 2);
+    assert.equal(c.endWrite(g1, 'index', 'first')?.id, 1);
+    const g2 = c.beginWrite();
     const v2 = c.db.nextDocVersion('d1');
     assert.ok(v2 > v1);
-    await c.writeBatch({ chunks: [chunkRow('d1', v2, 0)], vectors: [unit(0, 0, 1, 0)], publish: [docRow('d1', v2, 1)] });
-    const { matrix, ids } = await c.loadVectors();
+    await c.writeBatch({ chunks: [chunkRow('d1', v2, 0)], vectors: [unit(0, 0, 1, 0)], publish: [docRow('d1', v2, 1)] }, g2);
+    c.endWrite(g2, 'index', 'second');
+    const { matrix, ids, generation } = await c.loadVectors();
+    assert.equal(generation, 2);
     assert.equal(ids.length, 1);
     const hits = FlatIndex.fromMatrix(4, matrix, ids).search(unit(0, 0, 1, 0), 5);
     assert.equal(hits.length, 1);
     assert.ok(Math.abs(hits[0].score - 1) < 1e-6);
     assert.deepEqual(c.db.counts(), { documents: 1, chunks: 1 });
+    // the first generation still holds the first version
+    assert.deepEqual(c.db.counts(1), { documents: 1, chunks: 2 });
+    // a write that changes nothing makes no generation
+    assert.equal(c.endWrite(c.beginWrite(), 'index', 'nothing'), null);
+    assert.equal(c.db.head(), 2);
   } finally {
     await c.close();
   }
@@ -115,16 +125,25 @@ test('a lock left by a dead process is taken over', async () => {
 
 test('a write-open clears what an interrupted writer left behind', async () => {
   const c = await Collection.create(dir.path, 'recover', fakeManifest('recover'));
+  const g = c.beginWrite();
   const v = c.db.nextDocVersion('d');
-  await c.writeBatch({ chunks: [chunkRow('d', v, 0)], vectors: [unit(1, 1, 0, 0)], publish: [] });
-  await c.close();
+  await c.writeBatch({ chunks: [chunkRow('d', v, 0)], vectors: [unit(1, 1, 0, 0)], publish: [] }, g);
+  // an acknowledged document of the same interrupted write
+  const va = c.db.nextDocVersion('acked');
+  await c.writeBatch({ chunks: [chunkRow('acked', va, 0)], vectors: [unit(0, 1, 1, 0)], publish: [docRow('acked', va, 1)] }, g);
+  await c.close(); // no endWrite: the process "died" here
   await writeFile(join(dir.path, 'recover', 'vectors', 'seg-999999.f32'), Buffer.alloc(16));
   const w = await Collection.open(dir.path, 'recover', 'write');
   try {
     const files = await readdir(join(dir.path, 'recover', 'vectors'));
     assert.ok(!files.includes('seg-999999.f32'), 'unreferenced segment removed');
-    const rows = w.db.db.prepare('SELECT COUNT(*) AS n FROM chunks').get() as { n: number };
+    const rows = w.db.db.prepare("SELECT COUNT(*) AS n FROM chunks WHERE doc_id = 'd'").get() as { n: number };
     assert.equal(rows.n, 0, 'invisible chunk rows removed');
+    assert.ok(w.db.getDocument('acked'), 'the acknowledged document survived');
+    const gens = w.db.generations();
+    assert.equal(gens.length, 1);
+    assert.equal(gens[0].kind, 'recovered');
+    assert.equal(w.db.pendingGeneration(), undefined);
   } finally {
     await w.close();
   }
@@ -132,8 +151,10 @@ test('a write-open clears what an interrupted writer left behind', async () => {
 
 test('a truncated vector segment or a damaged manifest fails loudly, never quietly', async () => {
   const c = await Collection.create(dir.path, 'damaged', fakeManifest('damaged'));
+  const g = c.beginWrite();
   const v = c.db.nextDocVersion('d');
-  await c.writeBatch({ chunks: [chunkRow('d', v, 0), chunkRow('d', v, 1)], vectors: [unit(1, 0, 0, 0), unit(0, 1, 0, 0)], publish: [docRow('d', v, 2)] });
+  await c.writeBatch({ chunks: [chunkRow('d', v, 0), chunkRow('d', v, 1)], vectors: [unit(1, 0, 0, 0), unit(0, 1, 0, 0)], publish: [docRow('d', v, 2)] }, g);
+  c.endWrite(g, 'index', 'x');
   await c.close();
   const segs = await readdir(join(dir.path, 'damaged', 'vectors'));
   await truncate(join(dir.path, 'damaged', 'vectors', segs[0]), 20);

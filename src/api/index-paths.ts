@@ -25,6 +25,8 @@ export interface IndexOptions extends CollectionOptions {
   embedder?: Embedder;
   onProgress?: (p: IndexProgress) => void;
   onProblem?: (p: LoadProblem) => void;
+  /** Called after each commit with the documents it made live: they survive any crash from now on. */
+  onCommit?: (docs: Array<{ docId: string; contentHash: string }>) => void;
 }
 
 export interface IndexProgress {
@@ -42,6 +44,12 @@ export interface IndexReport {
   documentsUpdated: number;
   documentsUnchanged: number;
   chunksWritten: number;
+  /** Chunks whose vector came from the embedding cache (same model, same input text). */
+  cacheHits: number;
+  /** Chunks the model actually embedded in this run. */
+  chunksEmbedded: number;
+  /** The generation this run sealed (null when nothing changed). */
+  generation: number | null;
   problems: LoadProblem[];
   elapsedMs: number;
 }
@@ -72,7 +80,7 @@ export async function indexPaths(paths: string[], opts: IndexOptions = {}): Prom
     try {
       const stored = collection.manifest.model;
       const ref = opts.model ?? refOf(stored);
-      checkRequestedModel(name, stored, ref);
+      if (opts.model !== undefined) checkRequestedModel(name, stored, ref);
       embedder = opts.embedder ?? (await loadEmbedder(ref, opts.modelsDir));
       ownEmbedder = !opts.embedder;
       assertSameModel(name, stored, embedder.identity);
@@ -162,6 +170,9 @@ async function ingest(
     documentsUpdated: 0,
     documentsUnchanged: 0,
     chunksWritten: 0,
+    cacheHits: 0,
+    chunksEmbedded: 0,
+    generation: null,
     problems: [],
     elapsedMs: 0,
   };
@@ -174,10 +185,26 @@ async function ingest(
   let publish: DocumentRow[] = [];
   let publishBytes = 0;
 
+  const gen = collection.beginWrite();
   const flush = async () => {
     if (pending.length === 0 && publish.length === 0) return;
-    const vectors = pending.length > 0 ? await embedder.embed(pending.map((p) => p.embedText)) : [];
-    await collection.writeBatch({ chunks: pending.map((p) => p.row), vectors, publish });
+    // The embedding cache: an input this model already embedded (same text, same title
+    // prefix) reuses the stored vector; duplicates within the batch are embedded once.
+    const reuse = pending.map((p) => collection.db.cachedVector(p.row.embed_hash) ?? null);
+    const firstOf = new Map<string, number>();
+    const toEmbed: number[] = [];
+    pending.forEach((p, i) => {
+      if (reuse[i] || firstOf.has(p.row.embed_hash)) return;
+      firstOf.set(p.row.embed_hash, i);
+      toEmbed.push(i);
+    });
+    const embedded = toEmbed.length > 0 ? await embedder.embed(toEmbed.map((i) => pending[i].embedText)) : [];
+    const byIndex = new Map(toEmbed.map((i, k) => [i, embedded[k]]));
+    const vectors = pending.map((p, i) => (reuse[i] ? null : (byIndex.get(i) ?? byIndex.get(firstOf.get(p.row.embed_hash)!)!)));
+    await collection.writeBatch({ chunks: pending.map((p) => p.row), vectors, reuse, publish }, gen);
+    if (publish.length > 0) opts.onCommit?.(publish.map((d) => ({ docId: d.doc_id, contentHash: d.content_hash })));
+    report.cacheHits += reuse.filter(Boolean).length;
+    report.chunksEmbedded += toEmbed.length;
     report.chunksWritten += pending.length;
     progress.chunks += pending.length;
     progress.bytesDone += publishBytes;
@@ -188,82 +215,88 @@ async function ingest(
     emit();
   };
 
-  for await (const item of loadPaths(paths, opts.load)) {
-    if (item.kind === 'problem') {
-      report.problems.push(item.problem);
-      opts.onProblem?.(item.problem);
-      continue;
-    }
-    const doc = item.doc;
-    const existing = collection.db.getDocument(doc.docId);
-    if (existing && existing.content_hash === doc.contentHash && existing.embedded_with === embeddedWith && existing.chunking === chunkingKey) {
-      report.documentsUnchanged++;
-      progress.bytesDone += doc.byteLength;
-      progress.documents++;
-      emit();
-      continue;
-    }
-    const version = collection.db.nextDocVersion(doc.docId);
-    const prefix = titlePrefix(doc);
-    const reserveTokens = prefix ? Math.min(64, tok.countTokens(prefix)) : 0;
-    let seq = 0;
-    let failed = false;
-    const sections = asyncIteratorOf(doc.sections);
-    for (;;) {
-      let next: IteratorResult<TextSection>;
-      try {
-        next = await sections.next();
-      } catch (e) {
-        // The file failed part-way (vanished, unreadable): its chunks never become visible
-        // (rows already committed under this version are orphans, removed on the next write).
-        pending = pending.filter((p) => !(p.row.doc_id === doc.docId && p.row.doc_version === version));
-        const problem: LoadProblem = { path: doc.source, locator: doc.locator, code: 'UNREADABLE', reason: (e as Error).message };
-        report.problems.push(problem);
-        opts.onProblem?.(problem);
-        failed = true;
-        break;
+  try {
+    for await (const item of loadPaths(paths, opts.load)) {
+      if (item.kind === 'problem') {
+        report.problems.push(item.problem);
+        opts.onProblem?.(item.problem);
+        continue;
       }
-      if (next.done) break;
-      for (const c of chunkSections([next.value], tok, { ...chunking, reserveTokens }, seq)) {
-        seq = c.seq + 1;
-        pending.push({
-          row: {
-            doc_id: doc.docId,
-            doc_version: version,
-            seq: c.seq,
-            text: c.text,
-            start: c.start,
-            end: c.end,
-            token_count: c.tokenCount,
-            text_hash: createHash('sha256').update(c.text).digest('hex'),
-          },
-          embedText: prefix + c.text,
-        });
-        if (pending.length >= batchChunks) await flush();
+      const doc = item.doc;
+      const existing = collection.db.getDocument(doc.docId);
+      if (existing && existing.content_hash === doc.contentHash && existing.embedded_with === embeddedWith && existing.chunking === chunkingKey) {
+        report.documentsUnchanged++;
+        progress.bytesDone += doc.byteLength;
+        progress.documents++;
+        emit();
+        continue;
       }
+      const version = collection.db.nextDocVersion(doc.docId);
+      const prefix = titlePrefix(doc);
+      const reserveTokens = prefix ? Math.min(64, tok.countTokens(prefix)) : 0;
+      let seq = 0;
+      let failed = false;
+      const sections = asyncIteratorOf(doc.sections);
+      for (;;) {
+        let next: IteratorResult<TextSection>;
+        try {
+          next = await sections.next();
+        } catch (e) {
+          // The file failed part-way (vanished, unreadable): its chunks never become visible
+          // (rows already committed under this version are orphans, removed on the next write).
+          pending = pending.filter((p) => !(p.row.doc_id === doc.docId && p.row.doc_version === version));
+          const problem: LoadProblem = { path: doc.source, locator: doc.locator, code: 'UNREADABLE', reason: (e as Error).message };
+          report.problems.push(problem);
+          opts.onProblem?.(problem);
+          failed = true;
+          break;
+        }
+        if (next.done) break;
+        for (const c of chunkSections([next.value], tok, { ...chunking, reserveTokens }, seq)) {
+          seq = c.seq + 1;
+          pending.push({
+            row: {
+              doc_id: doc.docId,
+              doc_version: version,
+              seq: c.seq,
+              text: c.text,
+              start: c.start,
+              end: c.end,
+              token_count: c.tokenCount,
+              text_hash: sha256(c.text),
+              embed_hash: sha256(`${embeddedWith}\0${prefix}${c.text}`),
+            },
+            embedText: prefix + c.text,
+          });
+          if (pending.length >= batchChunks) await flush();
+        }
+      }
+      if (failed) continue;
+      publish.push({
+        doc_id: doc.docId,
+        version,
+        source: doc.source,
+        locator: doc.locator ?? null,
+        format: doc.format,
+        title: doc.title ?? null,
+        metadata: JSON.stringify(doc.metadata ?? {}),
+        content_hash: doc.contentHash,
+        byte_length: doc.byteLength,
+        chunk_count: seq,
+        embedded_with: embeddedWith,
+        chunking: chunkingKey,
+        ingested_at: new Date().toISOString(),
+      });
+      publishBytes += doc.byteLength;
+      if (existing) report.documentsUpdated++;
+      else report.documentsAdded++;
+      if (publish.length >= batchChunks) await flush();
     }
-    if (failed) continue;
-    publish.push({
-      doc_id: doc.docId,
-      version,
-      source: doc.source,
-      locator: doc.locator ?? null,
-      format: doc.format,
-      title: doc.title ?? null,
-      metadata: JSON.stringify(doc.metadata ?? {}),
-      content_hash: doc.contentHash,
-      byte_length: doc.byteLength,
-      chunk_count: seq,
-      embedded_with: embeddedWith,
-      chunking: chunkingKey,
-      ingested_at: new Date().toISOString(),
-    });
-    publishBytes += doc.byteLength;
-    if (existing) report.documentsUpdated++;
-    else report.documentsAdded++;
-    if (publish.length >= batchChunks) await flush();
+    await flush();
+  } finally {
+    // What was committed is live; seal it as this run's generation even if the run failed.
+    report.generation = collection.endWrite(gen, 'index', `indexed ${paths.join(', ')}`)?.id ?? null;
   }
-  await flush();
   report.elapsedMs = Math.round(performance.now() - started);
   return report;
 }
@@ -276,6 +309,10 @@ function titlePrefix(doc: LoadedDocument): string {
   const title = doc.title?.trim();
   if (!title || (doc.format !== 'jsonl' && doc.format !== 'html')) return '';
   return `${title}\n`;
+}
+
+function sha256(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
 }
 
 function asyncIteratorOf<T>(src: AsyncIterable<T> | Iterable<T>): AsyncIterator<T> {

@@ -77,7 +77,7 @@ export async function search(query: string, opts: SearchOptions = {}): Promise<S
   try {
     const stored = collection.manifest.model;
     const ref = opts.model ?? refOf(stored);
-    checkRequestedModel(name, stored, ref);
+    if (opts.model !== undefined) checkRequestedModel(name, stored, ref);
     embedder = opts.embedder ?? (await loadEmbedder(ref, opts.modelsDir));
     assertSameModel(name, stored, embedder.identity);
     const queryTruncated = embedder.tokenizer.encodeForModel(embedder.identity.queryPrefix + input.query).truncated;

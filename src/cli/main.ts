@@ -1,5 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
+import { registerDelete } from './commands/delete-command.js';
 import { registerIndex } from './commands/index-command.js';
+import { registerMaintenance } from './commands/maintenance-commands.js';
+import { registerVersions } from './commands/versions-command.js';
 import { registerInfo } from './commands/info-command.js';
 import { registerModels } from './commands/models-command.js';
 import { registerSearch } from './commands/search-command.js';
@@ -17,6 +20,9 @@ export function buildProgram(): Command {
   registerSearch(program);
   registerInfo(program);
   registerVerify(program);
+  registerDelete(program);
+  registerVersions(program);
+  registerMaintenance(program);
   registerModels(program);
   return program;
 }

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { CollectionNotFoundError, InvalidInputError } from '../errors.js';
+import { CollectionCorruptError, CollectionNotFoundError, InvalidInputError } from '../errors.js';
 import { fsyncDir } from './atomic-file.js';
 import { readManifest, writeManifest, type CollectionManifest } from './manifest.js';
-import { MetadataDb, type DocumentRow, type NewChunkRow } from './metadata-db.js';
-import { readSegment, writeSegment } from './vector-segments.js';
+import { MetadataDb, type DocumentRow, type GenerationRow, type NewChunkRow, type VectorRef } from './metadata-db.js';
+import { readSegment, writeSegment, type SegmentRecord } from './vector-segments.js';
 import { WriterLock } from './writer-lock.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -25,6 +25,7 @@ export interface CollectionPaths {
   manifest: string;
   db: string;
   vectors: string;
+  indexes: string;
   lock: string;
 }
 
@@ -35,6 +36,7 @@ export function collectionPaths(dataDir: string, name: string): CollectionPaths 
     manifest: join(dir, 'manifest.json'),
     db: join(dir, 'meta.sqlite'),
     vectors: join(dir, 'vectors'),
+    indexes: join(dir, 'indexes'),
     lock: join(dir, 'write.lock'),
   };
 }
@@ -43,18 +45,28 @@ export function collectionExists(dataDir: string, name: string): boolean {
   return existsSync(collectionPaths(dataDir, name).manifest);
 }
 
-/** One batch of an ingest, committed all-or-nothing. */
+/** One batch of a write, committed all-or-nothing. */
 export interface WriteBatch {
-  /** Chunk rows without their vector location; `vectors[i]` belongs to `chunks[i]`. */
+  /** New chunk rows without their vector location; `vectors[i]` belongs to `chunks[i]`... */
   chunks: Array<Omit<NewChunkRow, 'segment' | 'row'>>;
-  vectors: Float32Array[];
-  /** Documents whose every chunk is now written: they become visible with this commit. */
+  /** ...or null where the embedding cache already holds the vector at `reuse[i]`. */
+  vectors: Array<Float32Array | null>;
+  reuse?: Array<{ segment: number; row: number } | null>;
+  /** Documents whose every chunk is now written: they become live with this commit. */
   publish: DocumentRow[];
+}
+
+/** All live vectors as one row-major matrix, the chunk id of each row, and the generation. */
+export interface LiveVectors {
+  generation: number;
+  matrix: Float32Array;
+  ids: Float64Array;
 }
 
 /**
  * A collection on disk: manifest.json (identity and settings), meta.sqlite (text, metadata,
- * lineage), vectors/seg-*.f32 (binary vectors). Writers hold write.lock; readers never lock.
+ * lineage, generations), vectors/seg-*.f32 (binary vectors), indexes/ (ANN index files).
+ * Writers hold write.lock; readers never lock and read one consistent snapshot.
  */
 export class Collection {
   private lock: WriterLock | null = null;
@@ -62,7 +74,7 @@ export class Collection {
   private constructor(
     readonly name: string,
     readonly paths: CollectionPaths,
-    readonly manifest: CollectionManifest,
+    public manifest: CollectionManifest,
     readonly db: MetadataDb,
     readonly writable: boolean,
   ) {}
@@ -75,6 +87,7 @@ export class Collection {
     const staging = `${paths.dir}.creating-${process.pid}`;
     await rm(staging, { recursive: true, force: true });
     await mkdir(join(staging, 'vectors'), { recursive: true });
+    await mkdir(join(staging, 'indexes'), { recursive: true });
     new MetadataDb(join(staging, 'meta.sqlite'), false).close();
     await writeManifest(join(staging, 'manifest.json'), manifest);
     if (existsSync(paths.dir)) {
@@ -101,7 +114,12 @@ export class Collection {
     let lock: WriterLock | null = null;
     if (mode === 'write') lock = await WriterLock.acquire(paths.lock, name);
     try {
-      const db = new MetadataDb(paths.db, mode === 'read');
+      let db: MetadataDb;
+      try {
+        db = new MetadataDb(paths.db, mode === 'read');
+      } catch (e) {
+        throw new CollectionCorruptError(name, `cannot open ${paths.db}: ${(e as Error).message}`, { file: paths.db });
+      }
       const c = new Collection(name, paths, manifest, db, mode === 'write');
       c.lock = lock;
       if (mode === 'write') await c.recover();
@@ -112,66 +130,164 @@ export class Collection {
     }
   }
 
-  /** Clears what an interrupted writer left: invisible chunk rows and unreferenced segment files. */
+  /**
+   * Finishes what an interrupted writer left: seals its generation (what it committed is
+   * live and stays so), drops chunk rows no document owns, deletes unreferenced files.
+   */
   private async recover(): Promise<void> {
+    await mkdir(this.paths.indexes, { recursive: true });
+    const pending = this.db.pendingGeneration();
+    if (pending !== undefined) {
+      this.db.transaction(() => {
+        if (this.db.touchedGeneration(pending)) {
+          this.db.sealGeneration({ ...this.generationBase(pending), kind: 'recovered', note: 'sealed on recovery after an interrupted write' });
+        } else this.db.clearPending();
+      });
+    }
     this.db.removeOrphanChunks();
-    const known = new Set(this.db.segments().map((s) => s.file));
+    const active = new Set(this.db.segments().map((s) => s.file));
     for (const f of await readdir(this.paths.vectors)) {
-      if (!known.has(f)) await unlink(join(this.paths.vectors, f)).catch(() => undefined);
+      if (!active.has(f)) await unlink(join(this.paths.vectors, f)).catch(() => undefined);
     }
   }
 
-  /** Writes the batch's vectors to a new segment, then commits rows and publications at once. */
-  async writeBatch(batch: WriteBatch): Promise<void> {
+  generationBase(id: number): Omit<GenerationRow, 'documents' | 'chunks' | 'kind' | 'note'> {
+    const m = this.manifest.model;
+    return {
+      id,
+      created_at: new Date().toISOString(),
+      model: `${m.id}:${m.variant}@${m.weightsSha256.slice(0, 12)}`,
+      index_settings: JSON.stringify(this.manifest.index),
+    };
+  }
+
+  private assertWritable(): void {
     if (!this.writable) throw new Error('collection opened read-only');
-    let segmentId = 0;
-    if (batch.chunks.length > 0) {
-      segmentId = this.db.nextSegmentId();
-      const file = `seg-${String(segmentId).padStart(6, '0')}.f32`;
-      const { sha256 } = await writeSegment(join(this.paths.vectors, file), batch.vectors, this.manifest.model.dims);
-      this.db.transaction(() => {
-        const id = this.db.insertSegment({ file, count: batch.vectors.length, dims: this.manifest.model.dims, sha256 });
-        this.db.insertChunks(batch.chunks.map((c, row) => ({ ...c, segment: id, row })));
-        for (const d of batch.publish) this.db.publishDocument(d);
-      });
-      return;
-    }
-    this.db.transaction(() => {
-      for (const d of batch.publish) this.db.publishDocument(d);
+  }
+
+  /** Starts a write operation; its rows are live as they commit, the generation is sealed by endWrite. */
+  beginWrite(): number {
+    this.assertWritable();
+    return this.db.transaction(() => this.db.pendingGeneration() ?? this.db.beginGeneration());
+  }
+
+  /** Seals the write's generation; a write that changed nothing makes none (returns null). */
+  endWrite(gen: number, kind: string, note: string): GenerationRow | null {
+    this.assertWritable();
+    return this.db.transaction(() => {
+      if (!this.db.touchedGeneration(gen)) {
+        this.db.clearPending();
+        return null;
+      }
+      return this.db.sealGeneration({ ...this.generationBase(gen), kind, note });
     });
   }
 
-  /** All live vectors as one row-major matrix, and the chunk id of each row. */
-  async loadVectors(verifyHashes = false): Promise<{ matrix: Float32Array; ids: Float64Array }> {
+  /** Writes the batch's new vectors to a segment, then commits rows and publications at once. */
+  async writeBatch(batch: WriteBatch, gen: number): Promise<number[]> {
+    this.assertWritable();
+    const fresh = batch.vectors.filter((v): v is Float32Array => v !== null);
+    let file: string | undefined;
+    let sha256 = '';
+    if (fresh.length > 0) {
+      file = `seg-${String(this.db.nextSegmentId()).padStart(6, '0')}.f32`;
+      sha256 = (await writeSegment(join(this.paths.vectors, file), fresh, this.manifest.model.dims)).sha256;
+    }
+    return this.db.transaction(() => {
+      let ids: number[] = [];
+      if (batch.chunks.length > 0) {
+        const seg = file ? this.db.insertSegment({ file, count: fresh.length, dims: this.manifest.model.dims, sha256 }) : 0;
+        let next = 0;
+        ids = this.db.insertChunks(
+          batch.chunks.map((c, i) => {
+            const reused = batch.vectors[i] === null ? batch.reuse?.[i] : null;
+            if (reused) return { ...c, segment: reused.segment, row: reused.row };
+            return { ...c, segment: seg, row: next++ };
+          }),
+        );
+      }
+      for (const d of batch.publish) this.db.publishDocument(d, gen);
+      return ids;
+    });
+  }
+
+  /** Takes documents out of the live set in generation `gen`; returns the ids that were live. */
+  unpublish(docIds: string[], gen: number): string[] {
+    this.assertWritable();
+    return this.db.transaction(() => docIds.filter((id) => this.db.closeLive(id, gen)));
+  }
+
+  /** Every live vector, read in one snapshot; retried once if a compaction retired a segment meanwhile. */
+  async loadVectors(verifyHashes = false): Promise<LiveVectors> {
+    try {
+      return await this.readVectors(verifyHashes);
+    } catch (e) {
+      if (!(e instanceof CollectionCorruptError) || !/missing/.test(e.message)) throw e;
+      return this.readVectors(verifyHashes);
+    }
+  }
+
+  private async readVectors(verifyHashes: boolean): Promise<LiveVectors> {
     const dims = this.manifest.model.dims;
-    const refs = this.db.liveVectorRefs();
-    const segs = new Map(this.db.segments().map((s) => [s.id, s]));
+    const { generation, refs, segs } = this.db.snapshot(() => ({
+      generation: this.db.head(),
+      refs: this.db.liveVectorRefs(),
+      segs: new Map(this.db.segments().map((s) => [s.id, s])),
+    }));
     const matrix = new Float32Array(refs.length * dims);
     const ids = new Float64Array(refs.length);
-    const needed = [...new Set(refs.map((r) => r.segment))];
-    const loaded = new Map<number, Float32Array>();
-    for (const id of needed) {
-      const seg = segs.get(id);
-      if (!seg) throw new InvalidInputError(`chunk rows point at vector segment ${id}, which is not recorded`);
-      loaded.set(id, await readSegment(join(this.paths.vectors, seg.file), seg, this.name, verifyHashes));
-    }
-    refs.forEach((r, i) => {
-      const data = loaded.get(r.segment)!;
-      matrix.set(data.subarray(r.row * dims, (r.row + 1) * dims), i * dims);
-      ids[i] = r.id;
-    });
-    return { matrix, ids };
+    await this.gatherVectors(refs, segs, verifyHashes, (i, v) => matrix.set(v, i * dims));
+    refs.forEach((r, i) => (ids[i] = r.id));
+    return { generation, matrix, ids };
   }
 
-  async diskUsage(): Promise<{ total: number; vectors: number; metadata: number }> {
-    let vectors = 0;
-    for (const f of await readdir(this.paths.vectors)) vectors += (await stat(join(this.paths.vectors, f))).size;
-    let metadata = 0;
-    for (const f of await readdir(this.paths.dir)) {
-      if (f.startsWith('meta.sqlite')) metadata += (await stat(join(this.paths.dir, f))).size;
+  /** Calls `sink(i, vector)` for each ref, reading each needed segment once. */
+  async gatherVectors(
+    refs: VectorRef[],
+    segs: Map<number, SegmentRecord>,
+    verifyHashes: boolean,
+    sink: (i: number, v: Float32Array) => void,
+  ): Promise<void> {
+    const dims = this.manifest.model.dims;
+    const bySeg = new Map<number, number[]>();
+    refs.forEach((r, i) => {
+      let list = bySeg.get(r.segment);
+      if (!list) bySeg.set(r.segment, (list = []));
+      list.push(i);
+    });
+    for (const [segId, idxs] of bySeg) {
+      const seg = segs.get(segId);
+      if (!seg) throw new CollectionCorruptError(this.name, `chunk rows point at vector segment ${segId}, which is not recorded (missing)`);
+      const data = await readSegment(join(this.paths.vectors, seg.file), seg, this.name, verifyHashes);
+      for (const i of idxs) {
+        const row = refs[i].row;
+        if (row < 0 || row >= seg.count) {
+          throw new CollectionCorruptError(this.name, `chunk ${refs[i].id} points at row ${row} of ${seg.file}, which has ${seg.count}`);
+        }
+        sink(i, data.subarray(row * dims, (row + 1) * dims));
+      }
     }
+  }
+
+  async setManifest(m: CollectionManifest): Promise<void> {
+    this.assertWritable();
+    await writeManifest(this.paths.manifest, m);
+    this.manifest = m;
+  }
+
+  async diskUsage(): Promise<{ total: number; vectors: number; metadata: number; indexes: number }> {
+    const sizeOf = async (dir: string, filter: (f: string) => boolean = () => true) => {
+      let n = 0;
+      for (const f of existsSync(dir) ? await readdir(dir) : []) {
+        if (filter(f)) n += (await stat(join(dir, f))).size;
+      }
+      return n;
+    };
+    const vectors = await sizeOf(this.paths.vectors);
+    const indexes = await sizeOf(this.paths.indexes);
+    const metadata = await sizeOf(this.paths.dir, (f) => f.startsWith('meta.sqlite'));
     const manifest = (await stat(this.paths.manifest)).size;
-    return { total: vectors + metadata + manifest, vectors, metadata };
+    return { total: vectors + metadata + indexes + manifest, vectors, metadata, indexes };
   }
 
   async close(): Promise<void> {

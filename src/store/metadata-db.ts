@@ -2,17 +2,35 @@ import Database from 'better-sqlite3';
 import type { SegmentRecord } from './vector-segments.js';
 
 /**
- * Chunk text, metadata and lineage in SQLite (better-sqlite3): real transactions make each
- * ingest batch all-or-nothing, and WAL mode lets readers search while a writer commits.
+ * Chunk text, metadata, lineage and versions in SQLite (better-sqlite3): real transactions
+ * make each ingest batch all-or-nothing, and WAL mode lets readers search while a writer
+ * commits.
  *
- * Versioned documents: a document's chunks carry the `doc_version` they were written for,
- * and only chunks whose version equals documents.version are live. A large document is
- * written in several batches under a new version and becomes visible in one step when its
- * last batch commits; a crash in between leaves only invisible rows, removed on next write.
+ * Versions are kept as validity intervals (MVCC): a document version is live in generation g
+ * when one of its `doc_live` rows has from_gen <= g < to_gen (to_gen NULL = still live). A
+ * write operation (an index run, a delete, a rollback) works under the next generation number
+ * and seals it with a `generations` row when it ends; rows it committed before a crash are
+ * live already (every acknowledged document survives) and the generation is sealed as
+ * "recovered" on the next write-open. Rolling back adds a generation whose live set equals an
+ * earlier one, so history is never rewritten; gc drops generations beyond the retention count.
  */
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS documents (
-  doc_id        TEXT PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS state (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS generations (
+  id          INTEGER PRIMARY KEY,
+  created_at  TEXT NOT NULL,
+  kind        TEXT NOT NULL,
+  note        TEXT NOT NULL,
+  documents   INTEGER NOT NULL,
+  chunks      INTEGER NOT NULL,
+  model       TEXT NOT NULL,
+  index_settings TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS doc_versions (
+  doc_id        TEXT NOT NULL,
   version       INTEGER NOT NULL,
   source        TEXT NOT NULL,
   locator       TEXT,
@@ -24,8 +42,17 @@ CREATE TABLE IF NOT EXISTS documents (
   chunk_count   INTEGER NOT NULL,
   embedded_with TEXT NOT NULL,
   chunking      TEXT NOT NULL,
-  ingested_at   TEXT NOT NULL
+  ingested_at   TEXT NOT NULL,
+  PRIMARY KEY (doc_id, version)
 );
+CREATE TABLE IF NOT EXISTS doc_live (
+  doc_id   TEXT NOT NULL,
+  version  INTEGER NOT NULL,
+  from_gen INTEGER NOT NULL,
+  to_gen   INTEGER
+);
+CREATE INDEX IF NOT EXISTS doc_live_open ON doc_live(doc_id) WHERE to_gen IS NULL;
+CREATE INDEX IF NOT EXISTS doc_live_by_doc ON doc_live(doc_id, version);
 CREATE TABLE IF NOT EXISTS chunks (
   id           INTEGER PRIMARY KEY,
   doc_id       TEXT NOT NULL,
@@ -36,21 +63,20 @@ CREATE TABLE IF NOT EXISTS chunks (
   end          INTEGER NOT NULL,
   token_count  INTEGER NOT NULL,
   text_hash    TEXT NOT NULL,
+  embed_hash   TEXT NOT NULL,
   segment      INTEGER NOT NULL,
   row          INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id, doc_version);
+CREATE INDEX IF NOT EXISTS chunks_by_embed_hash ON chunks(embed_hash);
 CREATE TABLE IF NOT EXISTS segments (
   id         INTEGER PRIMARY KEY,
   file       TEXT NOT NULL UNIQUE,
   count      INTEGER NOT NULL,
   dims       INTEGER NOT NULL,
   sha256     TEXT NOT NULL,
-  created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS doc_versions (
-  doc_id  TEXT PRIMARY KEY,
-  next    INTEGER NOT NULL
+  created_at TEXT NOT NULL,
+  retired_at TEXT
 );
 `;
 
@@ -80,23 +106,52 @@ export interface ChunkRow {
   end: number;
   token_count: number;
   text_hash: string;
+  embed_hash: string;
   segment: number;
   row: number;
 }
 
 export type NewChunkRow = Omit<ChunkRow, 'id'>;
 
-export interface LiveVectorRef {
+export interface VectorRef {
   id: number;
   segment: number;
   row: number;
 }
+
+export interface GenerationRow {
+  id: number;
+  created_at: string;
+  kind: string;
+  note: string;
+  documents: number;
+  chunks: number;
+  model: string;
+  index_settings: string;
+}
+
+export type HydratedChunk = ChunkRow & {
+  source: string;
+  title: string | null;
+  metadata: string;
+  content_hash: string;
+  embedded_with: string;
+  ingested_at: string;
+  locator: string | null;
+};
+
+/** Live at head: an open interval. */
+const LIVE = 'l.to_gen IS NULL';
+/** Live in generation ?: the interval contains it. */
+const LIVE_AT = 'l.from_gen <= @gen AND (l.to_gen IS NULL OR l.to_gen > @gen)';
 
 export class MetadataDb {
   readonly db: Database.Database;
 
   constructor(path: string, readonly: boolean) {
     this.db = new Database(path, { readonly, fileMustExist: readonly });
+    // SQLite opens lazily: read the schema now so a damaged file fails here, at open.
+    this.db.prepare('SELECT COUNT(*) FROM sqlite_master').get();
     if (!readonly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
@@ -113,25 +168,129 @@ export class MetadataDb {
     return this.db.transaction(fn)();
   }
 
+  /** Runs `fn` in one read transaction: every query inside sees the same committed state. */
+  snapshot<T>(fn: () => T): T {
+    return this.db.transaction(fn).deferred();
+  }
+
+  // --- state -----------------------------------------------------------------------------
+
+  getState(key: string): string | undefined {
+    return (this.db.prepare('SELECT value FROM state WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  }
+
+  setState(key: string, value: string): void {
+    this.db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  /** The newest sealed generation (0 for a collection never written). */
+  head(): number {
+    return Number(this.getState('head') ?? 0);
+  }
+
+  /** The generation an unfinished write operation works under, if one was interrupted. */
+  pendingGeneration(): number | undefined {
+    const v = this.getState('pending');
+    return v === undefined ? undefined : Number(v);
+  }
+
+  beginGeneration(): number {
+    const g = this.head() + 1;
+    this.setState('pending', String(g));
+    return g;
+  }
+
+  sealGeneration(g: Omit<GenerationRow, 'documents' | 'chunks'>): GenerationRow {
+    const counts = this.counts();
+    const row: GenerationRow = { ...g, documents: counts.documents, chunks: counts.chunks };
+    this.db
+      .prepare(
+        'INSERT INTO generations (id, created_at, kind, note, documents, chunks, model, index_settings) VALUES (@id, @created_at, @kind, @note, @documents, @chunks, @model, @index_settings)',
+      )
+      .run(row);
+    this.setState('head', String(g.id));
+    this.db.prepare("DELETE FROM state WHERE key = 'pending'").run();
+    return row;
+  }
+
+  /** Whether any document entered or left the live set under generation `g`. */
+  touchedGeneration(g: number): boolean {
+    return !!this.db.prepare('SELECT 1 FROM doc_live WHERE from_gen = ? OR to_gen = ? LIMIT 1').get(g, g);
+  }
+
+  clearPending(): void {
+    this.db.prepare("DELETE FROM state WHERE key = 'pending'").run();
+  }
+
+  generations(): GenerationRow[] {
+    return this.db.prepare('SELECT * FROM generations ORDER BY id').all() as GenerationRow[];
+  }
+
+  getGeneration(id: number): GenerationRow | undefined {
+    return this.db.prepare('SELECT * FROM generations WHERE id = ?').get(id) as GenerationRow | undefined;
+  }
+
+  // --- documents ---------------------------------------------------------------------------
+
+  /** The live version of a document, if any. */
   getDocument(docId: string): DocumentRow | undefined {
-    return this.db.prepare('SELECT * FROM documents WHERE doc_id = ?').get(docId) as DocumentRow | undefined;
+    return this.db
+      .prepare(`SELECT d.* FROM doc_live l JOIN doc_versions d ON d.doc_id = l.doc_id AND d.version = l.version WHERE l.doc_id = ? AND ${LIVE}`)
+      .get(docId) as DocumentRow | undefined;
   }
 
-  /** Reserves a version number for a new write of `docId` (never reused, even after a crash). */
+  /** A version number never used before for this document (even by a crashed write). */
   nextDocVersion(docId: string): number {
-    const row = this.db.prepare('SELECT next FROM doc_versions WHERE doc_id = ?').get(docId) as { next: number } | undefined;
-    const current = this.getDocument(docId)?.version ?? 0;
-    const next = Math.max(row?.next ?? 1, current + 1);
-    this.db.prepare('INSERT INTO doc_versions (doc_id, next) VALUES (?, ?) ON CONFLICT(doc_id) DO UPDATE SET next = excluded.next').run(docId, next + 1);
-    return next;
+    const key = `v:${docId}`;
+    const used = Math.max(
+      Number(this.getState(key) ?? 0),
+      (this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM doc_versions WHERE doc_id = ?').get(docId) as { v: number }).v,
+      (this.db.prepare('SELECT COALESCE(MAX(doc_version), 0) AS v FROM chunks WHERE doc_id = ?').get(docId) as { v: number }).v,
+    );
+    this.setState(key, String(used + 1));
+    return used + 1;
   }
 
-  insertChunks(rows: NewChunkRow[]): void {
+  /** Makes `doc` the live version of its document in generation `gen`. */
+  publishDocument(doc: DocumentRow, gen: number): void {
+    this.db
+      .prepare(
+        `INSERT OR REPLACE INTO doc_versions (doc_id, version, source, locator, format, title, metadata, content_hash, byte_length,
+                                chunk_count, embedded_with, chunking, ingested_at)
+         VALUES (@doc_id, @version, @source, @locator, @format, @title, @metadata, @content_hash, @byte_length,
+                 @chunk_count, @embedded_with, @chunking, @ingested_at)`,
+      )
+      .run(doc);
+    this.closeLive(doc.doc_id, gen);
+    this.db.prepare('INSERT INTO doc_live (doc_id, version, from_gen, to_gen) VALUES (?, ?, ?, NULL)').run(doc.doc_id, doc.version, gen);
+  }
+
+  /** Ends the live interval of a document in generation `gen`; returns whether it was live. */
+  closeLive(docId: string, gen: number): boolean {
+    const open = this.db.prepare('SELECT rowid, from_gen FROM doc_live WHERE doc_id = ? AND to_gen IS NULL').all(docId) as Array<{ rowid: number; from_gen: number }>;
+    for (const o of open) {
+      // An interval opened and closed within the same generation was never visible in a sealed one.
+      if (o.from_gen >= gen) this.db.prepare('DELETE FROM doc_live WHERE rowid = ?').run(o.rowid);
+      else this.db.prepare('UPDATE doc_live SET to_gen = ? WHERE rowid = ?').run(gen, o.rowid);
+    }
+    return open.length > 0;
+  }
+
+  // --- chunks and vectors ------------------------------------------------------------------
+
+  insertChunks(rows: NewChunkRow[]): number[] {
     const stmt = this.db.prepare(
-      `INSERT INTO chunks (doc_id, doc_version, seq, text, start, end, token_count, text_hash, segment, row)
-       VALUES (@doc_id, @doc_version, @seq, @text, @start, @end, @token_count, @text_hash, @segment, @row)`,
+      `INSERT INTO chunks (doc_id, doc_version, seq, text, start, end, token_count, text_hash, embed_hash, segment, row)
+       VALUES (@doc_id, @doc_version, @seq, @text, @start, @end, @token_count, @text_hash, @embed_hash, @segment, @row)`,
     );
-    for (const r of rows) stmt.run(r);
+    return rows.map((r) => Number(stmt.run(r).lastInsertRowid));
+  }
+
+  /** Where an identical embedding input already has a vector (the embedding cache). */
+  cachedVector(embedHash: string): { segment: number; row: number } | undefined {
+    return this.db.prepare('SELECT segment, row FROM chunks WHERE embed_hash = ? LIMIT 1').get(embedHash) as
+      | { segment: number; row: number }
+      | undefined;
   }
 
   insertSegment(seg: Omit<SegmentRecord, 'id'>): number {
@@ -142,68 +301,113 @@ export class MetadataDb {
   }
 
   nextSegmentId(): number {
-    const row = this.db.prepare('SELECT COALESCE(MAX(id), 0) + 1 AS n FROM segments').get() as { n: number };
-    return row.n;
+    return (this.db.prepare('SELECT COALESCE(MAX(id), 0) + 1 AS n FROM segments').get() as { n: number }).n;
   }
 
-  /** Makes `version` of a document the live one and drops every other version's chunks. */
-  publishDocument(doc: DocumentRow): void {
-    this.db
+  /** Segments in use (not retired by compaction). */
+  segments(): SegmentRecord[] {
+    return this.db.prepare('SELECT id, file, count, dims, sha256 FROM segments WHERE retired_at IS NULL ORDER BY id').all() as SegmentRecord[];
+  }
+
+  allSegmentFiles(): string[] {
+    return (this.db.prepare('SELECT file FROM segments').all() as Array<{ file: string }>).map((r) => r.file);
+  }
+
+  /** Every chunk live at head (or in generation `gen`) with its vector location, by id. */
+  liveVectorRefs(gen?: number): VectorRef[] {
+    const where = gen === undefined ? LIVE : LIVE_AT;
+    return this.db
       .prepare(
-        `INSERT INTO documents (doc_id, version, source, locator, format, title, metadata, content_hash, byte_length,
-                                chunk_count, embedded_with, chunking, ingested_at)
-         VALUES (@doc_id, @version, @source, @locator, @format, @title, @metadata, @content_hash, @byte_length,
-                 @chunk_count, @embedded_with, @chunking, @ingested_at)
-         ON CONFLICT(doc_id) DO UPDATE SET version = excluded.version, source = excluded.source, locator = excluded.locator,
-           format = excluded.format, title = excluded.title, metadata = excluded.metadata, content_hash = excluded.content_hash,
-           byte_length = excluded.byte_length, chunk_count = excluded.chunk_count, embedded_with = excluded.embedded_with,
-           chunking = excluded.chunking, ingested_at = excluded.ingested_at`,
+        `SELECT c.id, c.segment, c.row FROM doc_live l
+         JOIN chunks c ON c.doc_id = l.doc_id AND c.doc_version = l.version
+         WHERE ${where} ORDER BY c.id`,
       )
-      .run(doc);
-    this.db.prepare('DELETE FROM chunks WHERE doc_id = ? AND doc_version <> ?').run(doc.doc_id, doc.version);
+      .all(gen === undefined ? {} : { gen }) as VectorRef[];
   }
 
-  /** Removes chunks no live document version points at (left by an interrupted write). */
+  /** Chunks that became live / stopped being live after generation `since` (index catch-up). */
+  changesSince(since: number): { added: VectorRef[]; removed: number[] } {
+    const added = this.db
+      .prepare(
+        `SELECT c.id, c.segment, c.row FROM doc_live l JOIN chunks c ON c.doc_id = l.doc_id AND c.doc_version = l.version
+         WHERE l.to_gen IS NULL AND l.from_gen > ? ORDER BY c.id`,
+      )
+      .all(since) as VectorRef[];
+    const removed = (
+      this.db
+        .prepare(
+          `SELECT c.id FROM doc_live l JOIN chunks c ON c.doc_id = l.doc_id AND c.doc_version = l.version
+           WHERE l.to_gen IS NOT NULL AND l.to_gen > ? AND l.from_gen <= ?`,
+        )
+        .all(since, since) as Array<{ id: number }>
+    ).map((r) => r.id);
+    return { added, removed };
+  }
+
+  chunksWithDocuments(ids: number[]): HydratedChunk[] {
+    if (ids.length === 0) return [];
+    const stmt = this.db.prepare(
+      `SELECT c.*, d.source, d.title, d.metadata, d.content_hash, d.embedded_with, d.ingested_at, d.locator
+       FROM chunks c JOIN doc_versions d ON d.doc_id = c.doc_id AND d.version = c.doc_version WHERE c.id = ?`,
+    );
+    return ids.map((id) => stmt.get(id)).filter((r) => r !== undefined) as HydratedChunk[];
+  }
+
+  counts(gen?: number): { documents: number; chunks: number } {
+    const where = gen === undefined ? LIVE : LIVE_AT;
+    const p = gen === undefined ? {} : { gen };
+    const documents = (this.db.prepare(`SELECT COUNT(*) AS n FROM doc_live l WHERE ${where}`).get(p) as { n: number }).n;
+    const chunks = (
+      this.db
+        .prepare(`SELECT COUNT(*) AS n FROM doc_live l JOIN chunks c ON c.doc_id = l.doc_id AND c.doc_version = l.version WHERE ${where}`)
+        .get(p) as { n: number }
+    ).n;
+    return { documents, chunks };
+  }
+
+  /** doc_id -> version of every document live at head, or in generation `gen`. */
+  liveDocs(gen?: number): Map<string, number> {
+    const where = gen === undefined ? LIVE : LIVE_AT;
+    const rows = this.db.prepare(`SELECT l.doc_id, l.version FROM doc_live l WHERE ${where}`).all(gen === undefined ? {} : { gen }) as Array<{
+      doc_id: string;
+      version: number;
+    }>;
+    return new Map(rows.map((r) => [r.doc_id, r.version]));
+  }
+
+  openLive(docId: string, version: number, gen: number): void {
+    this.db.prepare('INSERT INTO doc_live (doc_id, version, from_gen, to_gen) VALUES (?, ?, ?, NULL)').run(docId, version, gen);
+  }
+
+  // --- recovery and garbage ----------------------------------------------------------------
+
+  /**
+   * Forgets generations older than `oldestKept`: intervals that ended by then, document
+   * versions no interval refers to, their chunks, and the generation rows. Returns counts.
+   */
+  dropHistoryBefore(oldestKept: number): { generations: number; versions: number; chunks: number } {
+    const generations = this.db.prepare('DELETE FROM generations WHERE id < ?').run(oldestKept).changes;
+    this.db.prepare('DELETE FROM doc_live WHERE to_gen IS NOT NULL AND to_gen <= ?').run(oldestKept);
+    const versions = this.db
+      .prepare(
+        `DELETE FROM doc_versions WHERE NOT EXISTS (
+           SELECT 1 FROM doc_live l WHERE l.doc_id = doc_versions.doc_id AND l.version = doc_versions.version)`,
+      )
+      .run().changes;
+    const chunks = this.removeOrphanChunks();
+    return { generations, versions, chunks };
+  }
+
+  /**
+   * Removes chunk rows no document version owns: left by a write that crashed before it
+   * published the document. Their versions were never live anywhere.
+   */
   removeOrphanChunks(): number {
     return this.db
       .prepare(
         `DELETE FROM chunks WHERE NOT EXISTS (
-           SELECT 1 FROM documents d WHERE d.doc_id = chunks.doc_id AND d.version = chunks.doc_version)`,
+           SELECT 1 FROM doc_versions d WHERE d.doc_id = chunks.doc_id AND d.version = chunks.doc_version)`,
       )
       .run().changes;
-  }
-
-  segments(): SegmentRecord[] {
-    return this.db.prepare('SELECT id, file, count, dims, sha256 FROM segments ORDER BY id').all() as SegmentRecord[];
-  }
-
-  /** Every live chunk's vector location, in a stable order. */
-  liveVectorRefs(): LiveVectorRef[] {
-    return this.db
-      .prepare(
-        `SELECT c.id, c.segment, c.row FROM chunks c
-         JOIN documents d ON d.doc_id = c.doc_id AND d.version = c.doc_version
-         ORDER BY c.id`,
-      )
-      .all() as LiveVectorRef[];
-  }
-
-  chunksWithDocuments(ids: number[]): Array<ChunkRow & { source: string; title: string | null; metadata: string; content_hash: string; embedded_with: string; ingested_at: string; locator: string | null }> {
-    if (ids.length === 0) return [];
-    const stmt = this.db.prepare(
-      `SELECT c.*, d.source, d.title, d.metadata, d.content_hash, d.embedded_with, d.ingested_at, d.locator
-       FROM chunks c JOIN documents d ON d.doc_id = c.doc_id AND d.version = c.doc_version WHERE c.id = ?`,
-    );
-    return ids.map((id) => stmt.get(id)).filter((r) => r !== undefined) as never;
-  }
-
-  counts(): { documents: number; chunks: number } {
-    const documents = (this.db.prepare('SELECT COUNT(*) AS n FROM documents').get() as { n: number }).n;
-    const chunks = (
-      this.db
-        .prepare('SELECT COUNT(*) AS n FROM chunks c JOIN documents d ON d.doc_id = c.doc_id AND d.version = c.doc_version')
-        .get() as { n: number }
-    ).n;
-    return { documents, chunks };
   }
 }

@@ -1,0 +1,98 @@
+import { Collection } from '../store/collection.js';
+import { dropOldGenerations, rollbackTo } from '../store/generations.js';
+import { compact as compactStore, type CompactionReport } from '../store/compaction.js';
+import { collectionOf, dataDirOf, type CollectionOptions } from './options.js';
+
+export interface VersionInfo {
+  version: number;
+  current: boolean;
+  createdAt: string;
+  kind: string;
+  note: string;
+  documents: number;
+  chunks: number;
+  model: string;
+  index: Record<string, unknown>;
+}
+
+/** Every kept version of a collection, oldest first. */
+export async function versions(opts: CollectionOptions = {}): Promise<VersionInfo[]> {
+  const c = await Collection.open(dataDirOf(opts), collectionOf(opts), 'read');
+  try {
+    const head = c.db.head();
+    return c.db.generations().map((g) => ({
+      version: g.id,
+      current: g.id === head,
+      createdAt: g.created_at,
+      kind: g.kind,
+      note: g.note,
+      documents: g.documents,
+      chunks: g.chunks,
+      model: g.model,
+      index: JSON.parse(g.index_settings) as Record<string, unknown>,
+    }));
+  } finally {
+    await c.close();
+  }
+}
+
+/** Makes an earlier version current again, as a new version. */
+export async function rollback(version: number, opts: CollectionOptions = {}): Promise<VersionInfo> {
+  const c = await Collection.open(dataDirOf(opts), collectionOf(opts), 'write');
+  try {
+    const g = rollbackTo(c, version);
+    return {
+      version: g.id,
+      current: true,
+      createdAt: g.created_at,
+      kind: g.kind,
+      note: g.note,
+      documents: g.documents,
+      chunks: g.chunks,
+      model: g.model,
+      index: JSON.parse(g.index_settings) as Record<string, unknown>,
+    };
+  } finally {
+    await c.close();
+  }
+}
+
+export const DEFAULT_RETENTION = 10;
+
+export interface GcReport extends CompactionReport {
+  collection: string;
+  versionsRemoved: number;
+  documentVersionsRemoved: number;
+  chunksRemoved: number;
+  bytesReclaimed: number;
+}
+
+/** Drops versions beyond the newest `keep` (default 10) and reclaims their disk space. */
+export async function gc(opts: CollectionOptions & { keep?: number } = {}): Promise<GcReport> {
+  const c = await Collection.open(dataDirOf(opts), collectionOf(opts), 'write');
+  try {
+    const dropped = dropOldGenerations(c, opts.keep ?? DEFAULT_RETENTION);
+    const r = await compactStore(c);
+    return {
+      collection: c.name,
+      versionsRemoved: dropped.generations,
+      documentVersionsRemoved: dropped.versions,
+      chunksRemoved: dropped.chunks,
+      ...r,
+      bytesReclaimed: r.bytesBefore - r.bytesAfter,
+    };
+  } finally {
+    await c.close();
+  }
+}
+
+/** Rewrites vector segments without unreferenced rows and vacuums the database. */
+export async function compact(opts: CollectionOptions = {}): Promise<CompactionReport & { collection: string; bytesReclaimed: number }> {
+  const c = await Collection.open(dataDirOf(opts), collectionOf(opts), 'write');
+  try {
+    const r = await compactStore(c);
+    return { collection: c.name, ...r, bytesReclaimed: r.bytesBefore - r.bytesAfter };
+  } finally {
+    await c.close();
+  }
+}

@@ -1,0 +1,42 @@
+import type { Command } from 'commander';
+import { check } from '../../api/check.js';
+import { compact, DEFAULT_RETENTION, gc } from '../../api/versions.js';
+import { withCollectionOptions } from '../main.js';
+import { EXIT_CODES, printJson } from '../output.js';
+import { collectionOptions, intArg, type CollectionFlags } from './parse.js';
+
+const mb = (n: number) => `${(n / 1e6).toFixed(2)} MB`;
+
+export function registerMaintenance(program: Command): void {
+  withCollectionOptions(program.command('compact').description('rewrite vector files without deleted rows and vacuum the database'))
+    .option('--json', 'print JSON')
+    .action(async (o: CollectionFlags & { json?: boolean }) => {
+      const r = await compact(collectionOptions(o));
+      if (o.json) return printJson(r);
+      process.stdout.write(`compacted: ${mb(r.bytesBefore)} -> ${mb(r.bytesAfter)} (${mb(r.bytesReclaimed)} reclaimed, ${r.vectorsDropped} vectors dropped)\n`);
+    });
+
+  withCollectionOptions(program.command('gc').description(`drop versions beyond the newest --keep (default ${DEFAULT_RETENTION}) and reclaim their space`))
+    .option('--keep <n>', 'versions to keep, the current one included', intArg(1, 1_000_000), DEFAULT_RETENTION)
+    .option('--json', 'print JSON')
+    .action(async (o: CollectionFlags & { keep: number; json?: boolean }) => {
+      const r = await gc({ ...collectionOptions(o), keep: o.keep });
+      if (o.json) return printJson(r);
+      process.stdout.write(`removed ${r.versionsRemoved} version(s), ${r.chunksRemoved} chunk rows; ${mb(r.bytesReclaimed)} reclaimed (${mb(r.bytesBefore)} -> ${mb(r.bytesAfter)})\n`);
+    });
+
+  withCollectionOptions(program.command('check').description('verify every file a search depends on; exit 5 if anything is damaged'))
+    .option('--json', 'print JSON')
+    .action(async (o: CollectionFlags & { json?: boolean }) => {
+      const r = await check(collectionOptions(o));
+      if (o.json) printJson(r);
+      else {
+        for (const p of r.problems) process.stdout.write(`DAMAGED: ${p}\n`);
+        for (const n of r.notes) process.stdout.write(`note: ${n}\n`);
+        process.stdout.write(
+          `${r.ok ? 'OK' : 'FAILED'}: collection "${r.collection}" version ${r.generation}: ${r.checked.documents} documents, ${r.checked.chunks} chunks, ${r.checked.segments} vector segments checked\n`,
+        );
+      }
+      if (!r.ok) process.exitCode = EXIT_CODES.integrity;
+    });
+}
