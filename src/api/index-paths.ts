@@ -2,12 +2,13 @@ import { createHash } from 'node:crypto';
 import { chunkSections, resolveChunkOptions, DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP_TOKENS } from '../chunk/chunker.js';
 import type { Embedder } from '../embed/embedder.js';
 import { parseModelRef } from '../embed/models/index.js';
-import { compareFingerprint, computeFingerprint } from '../embed/probes.js';
+import { compareFingerprint, computeFingerprint, FINGERPRINT_MIN_COSINE } from '../embed/probes.js';
 import { InvalidInputError, ModelDriftError } from '../errors.js';
 import { listSourceFiles, loadPaths, type LoadOptions } from '../ingest/index.js';
 import type { LoadedDocument, LoadProblem, TextSection } from '../ingest/types.js';
 import { Collection, collectionExists } from '../store/collection.js';
-import { MANIFEST_FORMAT, MANIFEST_VERSION, type ChunkingSettings } from '../store/manifest.js';
+import { readAnnState, updateCollectionIndex, validateIndexSettings, type AnnState } from '../store/collection-index.js';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, type ChunkingSettings, type IndexSettings } from '../store/manifest.js';
 import type { DocumentRow, NewChunkRow } from '../store/metadata-db.js';
 import { assertSameModel, loadEmbedder, refOf } from './load-model.js';
 import { collectionOf, dataDirOf, DEFAULT_MODEL, type CollectionOptions } from './options.js';
@@ -20,6 +21,10 @@ export interface IndexOptions extends CollectionOptions {
   overlapTokens?: number;
   /** Chunks embedded and committed together (default 256). */
   batchChunks?: number;
+  /** Vector index type and parameters (default flat); changing them on an existing collection rebuilds the index. */
+  index?: IndexSettings;
+  /** Notes from the index build (cold-start fallback, recall under the floor). */
+  onNote?: (note: string) => void;
   load?: LoadOptions;
   /** A loaded embedder to reuse (its identity is still checked). */
   embedder?: Embedder;
@@ -50,6 +55,9 @@ export interface IndexReport {
   chunksEmbedded: number;
   /** The generation this run sealed (null when nothing changed). */
   generation: number | null;
+  /** The vector index after the run, with its measured recall (null for flat). */
+  ann: AnnState | null;
+  notes: string[];
   problems: LoadProblem[];
   elapsedMs: number;
 }
@@ -85,8 +93,9 @@ export async function indexPaths(paths: string[], opts: IndexOptions = {}): Prom
       ownEmbedder = !opts.embedder;
       assertSameModel(name, stored, embedder.identity);
       assertSameChunking(name, collection.manifest.chunking, opts);
+      if (opts.index) validateIndexSettings(opts.index, stored.dims);
       const fp = await compareFingerprint(collection.manifest.fingerprint, embedder);
-      if (!fp.passed) throw new ModelDriftError(name, describeIdentity(stored), fp.minCosine, 0.95);
+      if (!fp.passed) throw new ModelDriftError(name, describeIdentity(stored), fp.minCosine, FINGERPRINT_MIN_COSINE);
     } catch (e) {
       if (ownEmbedder) await embedder!.close();
       await collection.close();
@@ -101,6 +110,7 @@ export async function indexPaths(paths: string[], opts: IndexOptions = {}): Prom
     };
     try {
       resolveChunkOptions(chunking, embedder.tokenizer); // reject bad settings before creating anything
+      if (opts.index) validateIndexSettings(opts.index, embedder.identity.dims);
       collection = await Collection.create(dataDir, name, {
         format: MANIFEST_FORMAT,
         formatVersion: MANIFEST_VERSION,
@@ -109,7 +119,7 @@ export async function indexPaths(paths: string[], opts: IndexOptions = {}): Prom
         model: embedder.identity,
         fingerprint: await computeFingerprint(embedder),
         chunking,
-        index: { type: 'flat' },
+        index: opts.index ?? { type: 'flat' },
       });
     } catch (e) {
       if (ownEmbedder) await embedder.close();
@@ -118,7 +128,20 @@ export async function indexPaths(paths: string[], opts: IndexOptions = {}): Prom
   }
 
   try {
-    return await ingest(collection, embedder, paths, opts, !exists, started);
+    let rebuild = false;
+    if (exists && opts.index && JSON.stringify(opts.index) !== JSON.stringify(collection.manifest.index)) {
+      await collection.setManifest({ ...collection.manifest, index: opts.index });
+      rebuild = true;
+    }
+    const report = await ingest(collection, embedder, paths, opts, !exists, started);
+    if (report.generation !== null || rebuild || !readAnnState(collection)) {
+      const { notes } = await updateCollectionIndex(collection, { rebuild });
+      report.notes.push(...notes);
+      for (const n of notes) opts.onNote?.(n);
+    }
+    report.ann = readAnnState(collection);
+    report.elapsedMs = Math.round(performance.now() - started);
+    return report;
   } finally {
     if (ownEmbedder) await embedder.close();
     await collection.close();
@@ -173,6 +196,8 @@ async function ingest(
     cacheHits: 0,
     chunksEmbedded: 0,
     generation: null,
+    ann: null,
+    notes: [],
     problems: [],
     elapsedMs: 0,
   };

@@ -1,5 +1,6 @@
 import type { ModelIdentity } from '../embed/identity.js';
 import { Collection } from '../store/collection.js';
+import { DEFAULT_RECALL_FLOOR, readAnnState, type AnnState } from '../store/collection-index.js';
 import type { ChunkingSettings, IndexSettings } from '../store/manifest.js';
 import { collectionOf, dataDirOf, type CollectionOptions } from './options.js';
 
@@ -13,6 +14,10 @@ export interface CollectionInfo {
   fingerprint: { probeSet: string; probes: number };
   chunking: ChunkingSettings;
   index: IndexSettings & { vectors: number };
+  /** The approximate index as built: type, params, measured recall@10, cold-start fallback. */
+  ann: (AnnState & { recallFloor: number }) | null;
+  /** The current version. */
+  version: number;
   disk: { totalBytes: number; vectorBytes: number; metadataBytes: number };
 }
 
@@ -21,6 +26,7 @@ export async function info(opts: CollectionOptions = {}): Promise<CollectionInfo
   const c = await Collection.open(dataDirOf(opts), collectionOf(opts), 'read');
   try {
     const counts = c.db.counts();
+    const ann = readAnnState(c);
     const disk = await c.diskUsage();
     const m = c.manifest;
     return {
@@ -33,6 +39,8 @@ export async function info(opts: CollectionOptions = {}): Promise<CollectionInfo
       fingerprint: { probeSet: m.fingerprint.probeSet, probes: m.fingerprint.probes.length },
       chunking: m.chunking,
       index: { ...m.index, vectors: counts.chunks },
+      ann: ann ? { ...ann, recallFloor: m.index.recallFloor ?? DEFAULT_RECALL_FLOOR } : null,
+      version: c.db.head(),
       disk: { totalBytes: disk.total, vectorBytes: disk.vectors, metadataBytes: disk.metadata },
     };
   } finally {

@@ -1,7 +1,9 @@
 import type { Embedder } from '../embed/embedder.js';
 import { describeIdentity } from '../embed/identity.js';
 import { InvalidInputError } from '../errors.js';
-import { FlatIndex } from '../index/flat-index.js';
+import type { SearchParams } from '../index/vector-index.js';
+import { compileFilter, parseFilter, type Filter } from '../retrieve/filter.js';
+import { CollectionSearcher } from '../store/collection-index.js';
 import { Collection } from '../store/collection.js';
 import { checkRequestedModel } from './index-paths.js';
 import { assertSameModel, loadEmbedder, refOf } from './load-model.js';
@@ -16,6 +18,10 @@ export interface SearchOptions extends CollectionOptions {
   model?: string;
   /** A loaded embedder to reuse (its identity is still checked). */
   embedder?: Embedder;
+  /** Metadata filter (see src/retrieve/filter.ts), as an object or JSON text. */
+  filter?: Filter | string;
+  /** Per-query index knobs: nprobe (ivf, ivfpq), efSearch (hnsw), refine (ivfpq). */
+  params?: SearchParams;
 }
 
 export interface SearchResult {
@@ -71,6 +77,7 @@ export function validateSearchInput(query: unknown, k: unknown, minScore: unknow
 export async function search(query: string, opts: SearchOptions = {}): Promise<SearchResponse> {
   const started = performance.now();
   const input = validateSearchInput(query, opts.k, opts.minScore);
+  const filter = opts.filter === undefined ? undefined : compileFilter(parseFilter(opts.filter));
   const name = collectionOf(opts);
   const collection = await Collection.open(dataDirOf(opts), name, 'read');
   let embedder: Embedder | undefined;
@@ -82,9 +89,10 @@ export async function search(query: string, opts: SearchOptions = {}): Promise<S
     assertSameModel(name, stored, embedder.identity);
     const queryTruncated = embedder.tokenizer.encodeForModel(embedder.identity.queryPrefix + input.query).truncated;
     const qv = await embedder.embedQuery(input.query);
-    const { matrix, ids } = await collection.loadVectors();
-    const index = FlatIndex.fromMatrix(stored.dims, matrix, ids);
-    let hits = index.search(qv, input.k);
+    const searcher = await CollectionSearcher.open(collection);
+    let hits = filter
+      ? await searcher.searchWithin(qv, input.k, collection.db.liveChunkIdsWhere(filter.sql, filter.params), opts.params)
+      : searcher.search(qv, input.k, opts.params);
     if (input.minScore !== undefined) hits = hits.filter((h) => h.score >= input.minScore!);
     const rows = new Map(collection.db.chunksWithDocuments(hits.map((h) => h.id)).map((r) => [r.id, r]));
     const results: SearchResult[] = [];

@@ -1,4 +1,5 @@
 import { Collection } from '../store/collection.js';
+import { updateCollectionIndex } from '../store/collection-index.js';
 import { dropOldGenerations, rollbackTo } from '../store/generations.js';
 import { compact as compactStore, type CompactionReport } from '../store/compaction.js';
 import { collectionOf, dataDirOf, type CollectionOptions } from './options.js';
@@ -41,6 +42,7 @@ export async function rollback(version: number, opts: CollectionOptions = {}): P
   const c = await Collection.open(dataDirOf(opts), collectionOf(opts), 'write');
   try {
     const g = rollbackTo(c, version);
+    await updateCollectionIndex(c);
     return {
       version: g.id,
       current: true,
@@ -73,6 +75,8 @@ export async function gc(opts: CollectionOptions & { keep?: number } = {}): Prom
   try {
     const dropped = dropOldGenerations(c, opts.keep ?? DEFAULT_RETENTION);
     const r = await compactStore(c);
+    // A rebuild drops the index's tombstones too.
+    await updateCollectionIndex(c, { rebuild: true });
     return {
       collection: c.name,
       versionsRemoved: dropped.generations,
@@ -91,6 +95,7 @@ export async function compact(opts: CollectionOptions = {}): Promise<CompactionR
   const c = await Collection.open(dataDirOf(opts), collectionOf(opts), 'write');
   try {
     const r = await compactStore(c);
+    await updateCollectionIndex(c, { rebuild: true });
     return { collection: c.name, ...r, bytesReclaimed: r.bytesBefore - r.bytesAfter };
   } finally {
     await c.close();

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ModelFingerprint, ModelIdentity } from '../embed/identity.js';
 import { CollectionCorruptError } from '../errors.js';
+import type { IndexType } from '../index/vector-index.js';
 import { writeFileAtomic } from './atomic-file.js';
 
 export const MANIFEST_FORMAT = 'quarry-collection';
@@ -12,7 +13,11 @@ export interface ChunkingSettings {
 }
 
 export interface IndexSettings {
-  type: 'flat';
+  type: IndexType;
+  /** Construction and default search parameters of the index type (e.g. nlist, nprobe). */
+  params?: Record<string, number | string>;
+  /** Measured recall@10 under which a build warns loudly (default 0.9). */
+  recallFloor?: number;
 }
 
 /** manifest.json: what a collection is. Written at creation, replaced atomically on change. */

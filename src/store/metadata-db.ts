@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import type { SegmentRecord } from './vector-segments.js';
 
 /**
@@ -149,9 +150,19 @@ export class MetadataDb {
   readonly db: Database.Database;
 
   constructor(path: string, readonly: boolean) {
+    // SQLite opens lazily; check the file's header now so a file that is not a database fails
+    // here, at open (without a query, which would make a reader create -wal/-shm files).
+    if (existsSync(path)) {
+      const head = Buffer.alloc(16);
+      const fd = openSync(path, 'r');
+      try {
+        readSync(fd, head, 0, 16, 0);
+      } finally {
+        closeSync(fd);
+      }
+      if (statSync(path).size > 0 && head.toString('latin1') !== 'SQLite format 3\0') throw new Error('file is not a database');
+    }
     this.db = new Database(path, { readonly, fileMustExist: readonly });
-    // SQLite opens lazily: read the schema now so a damaged file fails here, at open.
-    this.db.prepare('SELECT COUNT(*) FROM sqlite_master').get();
     if (!readonly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
@@ -342,6 +353,26 @@ export class MetadataDb {
         .all(since, since) as Array<{ id: number }>
     ).map((r) => r.id);
     return { added, removed };
+  }
+
+  /** Vector locations of the given chunk ids. */
+  vectorRefsOf(ids: number[]): VectorRef[] {
+    const stmt = this.db.prepare('SELECT id, segment, row FROM chunks WHERE id = ?');
+    return ids.map((id) => stmt.get(id)).filter((r) => r !== undefined) as VectorRef[];
+  }
+
+  /** Ids of live chunks whose document matches a compiled metadata filter. */
+  liveChunkIdsWhere(sql: string, params: unknown[]): number[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT c.id FROM doc_live l
+           JOIN doc_versions d ON d.doc_id = l.doc_id AND d.version = l.version
+           JOIN chunks c ON c.doc_id = l.doc_id AND c.doc_version = l.version
+           WHERE l.to_gen IS NULL AND (${sql})`,
+        )
+        .all(...params) as Array<{ id: number }>
+    ).map((r) => r.id);
   }
 
   chunksWithDocuments(ids: number[]): HydratedChunk[] {

@@ -3,9 +3,9 @@ import { indexPaths } from '../../api/index-paths.js';
 import { withCollectionOptions } from '../main.js';
 import { printJson } from '../output.js';
 import { createProgressBar } from '../progress.js';
-import { collectionOptions, intArg, type CollectionFlags } from './parse.js';
+import { collectionOptions, floatArg, indexSettingsFrom, intArg, type CollectionFlags, type IndexParamFlags } from './parse.js';
 
-interface IndexFlags extends CollectionFlags {
+interface IndexFlags extends CollectionFlags, IndexParamFlags {
   model?: string;
   chunkTokens?: number;
   overlap?: number;
@@ -23,6 +23,17 @@ export function registerIndex(program: Command): void {
     .option('--model <id>', 'embedding model (default: the collection\'s, or sentence-transformers/all-MiniLM-L6-v2)')
     .option('--chunk-tokens <n>', 'tokens per chunk, special tokens included (default 256)', intArg(8, 8192))
     .option('--overlap <n>', 'tokens shared by consecutive chunks (default 32)', intArg(0, 4096))
+    .option('--index <type>', 'vector index: flat (exact), ivf, ivfpq or hnsw')
+    .option('--nlist <n>', 'ivf/ivfpq: inverted lists (default ~sqrt(vectors))', intArg(1, 1_000_000))
+    .option('--nprobe <n>', 'ivf/ivfpq: lists probed per query (default 10)', intArg(1, 1_000_000))
+    .option('--pq-m <m>', 'ivfpq: sub-quantizers, must divide the dimensions (default dims/8)', intArg(1, 4096))
+    .option('--pq-bits <b>', 'ivfpq: bits per sub-quantizer code, 4-8 (default 8)', intArg(4, 8))
+    .option('--refine <k>', 'ivfpq: candidates rescored exactly (default 100)', intArg(0, 100_000))
+    .option('--hnsw-m <m>', 'hnsw: connectivity M (default 16)', intArg(2, 512))
+    .option('--ef-construction <n>', 'hnsw: candidate list while building (default 128)', intArg(1, 100_000))
+    .option('--ef-search <n>', 'hnsw: candidate list while searching (default 64)', intArg(1, 100_000))
+    .option('--hnsw-quantization <q>', 'hnsw: f32, f16 or i8 (default f32)')
+    .option('--recall-floor <x>', 'warn when measured recall@10 falls under this (default 0.9)', floatArg(0, 1))
     .option('--json', 'print the report as JSON')
     .option('--quiet', 'no progress bar')
     .action(async (paths: string[], o: IndexFlags) => {
@@ -32,6 +43,10 @@ export function registerIndex(program: Command): void {
         model: o.model,
         chunkTokens: o.chunkTokens,
         overlapTokens: o.overlap,
+        index: indexSettingsFrom(o),
+        onNote: (n) => {
+          if (!o.json) process.stderr.write(`\nquarry: ${n}\n`);
+        },
         onProgress: (p) => {
           bar.setTotal(p.bytesTotal);
           bar.update(p.bytesDone, {
@@ -49,7 +64,15 @@ export function registerIndex(program: Command): void {
       process.stdout.write(
         `${report.created ? 'created' : 'updated'} collection "${report.collection}" with ${report.model}: ` +
           `${report.documentsAdded} added, ${report.documentsUpdated} updated, ${report.documentsUnchanged} unchanged, ` +
-          `${report.chunksWritten} chunks embedded, ${report.problems.length} skipped, in ${(report.elapsedMs / 1000).toFixed(1)} s\n`,
+          `${report.chunksWritten} chunks written (${report.cacheHits} from the embedding cache), ${report.problems.length} skipped, ` +
+          `in ${(report.elapsedMs / 1000).toFixed(1)} s${report.generation ? `; now version ${report.generation}` : ''}\n`,
       );
+      if (report.ann) {
+        process.stdout.write(
+          report.ann.fallback
+            ? `index ${report.ann.type}: ${report.ann.fallback}\n`
+            : `index ${report.ann.type} ${JSON.stringify(report.ann.params)}: ${report.ann.vectors} vectors, measured recall@10 ${report.ann.recallAt10}\n`,
+        );
+      }
     });
 }

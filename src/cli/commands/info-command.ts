@@ -21,7 +21,9 @@ export function registerInfo(program: Command): void {
           `  weights    sha256 ${m.weightsSha256}`,
           `  tokenizer  sha256 ${m.tokenizerSha256}`,
           `  fingerprint ${i.fingerprint.probes} probes (${i.fingerprint.probeSet})`,
-          `index        ${i.index.type}, ${i.index.vectors} vectors`,
+          `index        ${i.index.type}${i.index.params ? ' ' + JSON.stringify(i.index.params) : ''}, ${i.index.vectors} vectors` +
+            (i.ann ? (i.ann.fallback ? ` (${i.ann.fallback})` : `, measured recall@10 ${i.ann.recallAt10} (floor ${i.ann.recallFloor})`) : ''),
+          `version      ${i.version}`,
           `disk         ${(i.disk.totalBytes / 1e6).toFixed(2)} MB (vectors ${(i.disk.vectorBytes / 1e6).toFixed(2)} MB, metadata ${(i.disk.metadataBytes / 1e6).toFixed(2)} MB)`,
           '',
         ].join('\n'),

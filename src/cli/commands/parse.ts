@@ -1,4 +1,6 @@
 import { InvalidArgumentError } from 'commander';
+import type { IndexType } from '../../index/vector-index.js';
+import type { IndexSettings } from '../../store/manifest.js';
 
 export function intArg(min: number, max: number) {
   return (value: string): number => {
@@ -24,4 +26,44 @@ export interface CollectionFlags {
 
 export function collectionOptions(o: CollectionFlags) {
   return { dataDir: o.data, collection: o.collection, modelsDir: o.models };
+}
+
+export interface IndexParamFlags {
+  index?: string;
+  nlist?: number;
+  nprobe?: number;
+  pqM?: number;
+  pqBits?: number;
+  refine?: number;
+  hnswM?: number;
+  efConstruction?: number;
+  efSearch?: number;
+  hnswQuantization?: string;
+  recallFloor?: number;
+}
+
+/** Index flags as the registry's parameter names; undefined when no index flag was given. */
+export function indexSettingsFrom(o: IndexParamFlags): IndexSettings | undefined {
+  const params: Record<string, number | string> = {};
+  const set = (k: string, v: number | string | undefined) => v !== undefined && (params[k] = v);
+  set('nlist', o.nlist);
+  set('nprobe', o.nprobe);
+  set('pqM', o.pqM);
+  set('pqBits', o.pqBits);
+  set('refine', o.refine);
+  set('connectivity', o.hnswM);
+  set('expansionAdd', o.efConstruction);
+  set('expansionSearch', o.efSearch);
+  set('quantization', o.hnswQuantization);
+  if (o.index === undefined) {
+    if (Object.keys(params).length > 0 || o.recallFloor !== undefined) {
+      throw new InvalidArgumentError('index parameters need --index flat|ivf|ivfpq|hnsw');
+    }
+    return undefined;
+  }
+  return {
+    type: o.index as IndexType,
+    ...(Object.keys(params).length > 0 ? { params } : {}),
+    ...(o.recallFloor !== undefined ? { recallFloor: o.recallFloor } : {}),
+  };
 }

@@ -6,6 +6,10 @@ import { collectionOptions, floatArg, intArg, type CollectionFlags } from './par
 
 interface SearchFlags extends CollectionFlags {
   k: number;
+  filter?: string;
+  nprobe?: number;
+  efSearch?: number;
+  refine?: number;
   minScore?: number;
   model?: string;
   json?: boolean;
@@ -18,9 +22,21 @@ export function registerSearch(program: Command): void {
     .option('-k, --k <n>', 'how many results', intArg(1, 1000), 10)
     .option('--min-score <x>', 'similarity cutoff from -1 to 1; results below it are dropped, even all of them', floatArg(-1, 1))
     .option('--model <id>', "embedding model (must be the collection's own)")
+    .option('--filter <json>', 'metadata filter, e.g. \'{"lang":"en","year":{"$gte":2020}}\'')
+    .option('--nprobe <n>', 'ivf/ivfpq: lists probed for this query', intArg(1, 1_000_000))
+    .option('--ef-search <n>', 'hnsw: candidate list for this query', intArg(1, 100_000))
+    .option('--refine <k>', 'ivfpq: candidates rescored exactly for this query', intArg(0, 100_000))
     .option('--json', 'print one JSON object')
     .action(async (query: string, o: SearchFlags) => {
-      const res = await search(query, { ...collectionOptions(o), k: o.k, minScore: o.minScore, model: o.model });
+      const params = { nprobe: o.nprobe, efSearch: o.efSearch, refine: o.refine };
+      const res = await search(query, {
+        ...collectionOptions(o),
+        k: o.k,
+        minScore: o.minScore,
+        model: o.model,
+        filter: o.filter,
+        params: Object.values(params).some((v) => v !== undefined) ? params : undefined,
+      });
       if (o.json) {
         return printJson({
           query: res.query,

@@ -1,0 +1,260 @@
+import { existsSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InvalidInputError } from '../errors.js';
+import { FlatIndex } from '../index/flat-index.js';
+import '../index/ivf-index.js';
+import '../index/ivfpq-index.js';
+import { createIndex, loadIndex } from '../index/registry.js';
+import type { IndexType, SearchParams, VectorHit, VectorIndex } from '../index/vector-index.js';
+import type { Collection } from './collection.js';
+import type { IndexSettings } from './manifest.js';
+import type { VectorRef } from './metadata-db.js';
+import { SegmentVectorSource } from './segment-source.js';
+
+export const DEFAULT_RECALL_FLOOR = 0.9;
+const RECALL_SAMPLE = 200;
+const TRAIN_SAMPLE_MAX = 65_536;
+
+/** What the collection's index is and how good it measured; kept in the metadata database. */
+export interface AnnState {
+  type: IndexType;
+  params: Record<string, number | string>;
+  /** Generation whose live set the saved file holds. */
+  generation: number;
+  /** Exact search stands in until there are enough vectors to train (cold start). */
+  fallback: string | null;
+  builtAt: string;
+  /** recall@10 of the default search params against exact search, on stored chunks as queries. */
+  recallAt10: number | null;
+  recallQueries: number;
+  vectors: number;
+  memoryBytes: number;
+}
+
+export function indexFile(c: Collection, type: IndexType): string {
+  return join(c.paths.indexes, `${type}.qidx`);
+}
+
+export function readAnnState(c: Collection): AnnState | null {
+  const raw = c.db.getState('ann');
+  return raw ? (JSON.parse(raw) as AnnState) : null;
+}
+
+/** Vectors needed before an index type can be trained well (FAISS warns under 39 per centroid). */
+export function trainingThreshold(settings: IndexSettings): number {
+  const p = settings.params ?? {};
+  const nlist = typeof p.nlist === 'number' ? p.nlist : 0;
+  if (settings.type === 'ivf') return Math.max(1000, 39 * nlist);
+  if (settings.type === 'ivfpq') return Math.max(1000, 39 * nlist, 39 * 2 ** (typeof p.pqBits === 'number' ? p.pqBits : 8));
+  return 0;
+}
+
+/** Validates index settings by constructing an empty index of that type. */
+export function validateIndexSettings(settings: IndexSettings, dims: number): void {
+  if (!['flat', 'ivf', 'ivfpq', 'hnsw'].includes(settings.type)) {
+    throw new InvalidInputError(`unknown index type "${settings.type}" (use flat, ivf, ivfpq or hnsw)`, { field: 'index' });
+  }
+  createIndex(settings.type, dims, settings.params ?? {});
+  if (settings.recallFloor !== undefined && !(settings.recallFloor >= 0 && settings.recallFloor <= 1)) {
+    throw new InvalidInputError('recall floor must be between 0 and 1', { field: 'recallFloor' });
+  }
+}
+
+/**
+ * Brings the collection's ANN index in step with its live set after a write: incremental
+ * (add the chunks that became live, remove those that left) when a saved index of the same
+ * settings exists, a full build otherwise; trains when the collection first has enough
+ * vectors; then measures recall@10 against exact search and records it. Returns notes for the
+ * user (cold-start fallback, recall under the floor).
+ */
+export async function updateCollectionIndex(c: Collection, opts: { rebuild?: boolean } = {}): Promise<{ state: AnnState | null; notes: string[] }> {
+  const settings = c.manifest.index;
+  const notes: string[] = [];
+  if (settings.type === 'flat') {
+    c.db.transaction(() => c.db.setState('ann', ''));
+    return { state: null, notes };
+  }
+  const head = c.db.head();
+  const prev = readAnnState(c);
+  const sameSettings = prev && prev.type === settings.type && JSON.stringify(prev.params) === JSON.stringify(settings.params ?? {});
+  const file = indexFile(c, settings.type);
+  let index: VectorIndex | null = null;
+  let live: VectorRef[] | null = null;
+
+  if (!opts.rebuild && sameSettings && !prev!.fallback && existsSync(file)) {
+    index = await loadIndex(file, { type: settings.type });
+    const { added, removed } = c.db.changesSince(prev!.generation);
+    attachSource(c, index);
+    index.remove(removed);
+    await addRefs(c, index, added);
+  } else {
+    live = c.db.liveVectorRefs();
+    const threshold = trainingThreshold(settings);
+    if (live.length < threshold) {
+      const fallback = `${live.length} vectors are too few to train ${settings.type} (needs ${threshold}); searching exactly until then`;
+      notes.push(fallback);
+      const state: AnnState = {
+        type: settings.type,
+        params: settings.params ?? {},
+        generation: head,
+        fallback,
+        builtAt: new Date().toISOString(),
+        recallAt10: 1,
+        recallQueries: 0,
+        vectors: live.length,
+        memoryBytes: 0,
+      };
+      c.db.transaction(() => c.db.setState('ann', JSON.stringify(state)));
+      if (existsSync(file)) await unlink(file);
+      return { state, notes };
+    }
+    index = createIndex(settings.type, c.manifest.model.dims, settings.params ?? {});
+    attachSource(c, index);
+    if (index.needsTraining) {
+      const sample = live.length <= TRAIN_SAMPLE_MAX ? live : sampleOf(live, TRAIN_SAMPLE_MAX);
+      const vecs = await vectorsOf(c, sample);
+      index.train(vecs, sample.length);
+    }
+    await addRefs(c, index, live);
+  }
+  await index.save(file);
+  const recall = await measureRecall(c, index);
+  const floor = settings.recallFloor ?? DEFAULT_RECALL_FLOOR;
+  if (recall.recallAt10 !== null && recall.recallAt10 < floor) {
+    notes.push(
+      `WARNING: the ${settings.type} index measured recall@10 ${recall.recallAt10.toFixed(3)}, under the floor ${floor}: ` +
+        `searches will miss relevant chunks; raise nprobe / efSearch / refine or use another index`,
+    );
+  }
+  const state: AnnState = {
+    type: settings.type,
+    params: settings.params ?? {},
+    generation: head,
+    fallback: null,
+    builtAt: new Date().toISOString(),
+    recallAt10: recall.recallAt10,
+    recallQueries: recall.queries,
+    vectors: index.size,
+    memoryBytes: index.stats().memoryBytes,
+  };
+  c.db.transaction(() => c.db.setState('ann', JSON.stringify(state)));
+  return { state, notes };
+}
+
+/** The searchable view of a collection for one query session: ANN when built, exact otherwise. */
+export class CollectionSearcher {
+  private constructor(
+    readonly generation: number,
+    private readonly ann: VectorIndex | null,
+    private exact: FlatIndex | null,
+    private readonly c: Collection,
+  ) {}
+
+  static async open(c: Collection): Promise<CollectionSearcher> {
+    const settings = c.manifest.index;
+    const state = readAnnState(c);
+    const file = indexFile(c, settings.type);
+    if (settings.type !== 'flat' && state && !state.fallback && state.type === settings.type && existsSync(file)) {
+      const index = await loadIndex(file, { type: settings.type });
+      attachSource(c, index);
+      // Catch up with writes committed after the index was saved (a writer may be mid-run).
+      const { generation, added, removed } = c.db.snapshot(() => ({ generation: c.db.head(), ...c.db.changesSince(state.generation) }));
+      if (added.length > 0 || removed.length > 0) {
+        index.remove(removed);
+        await addRefs(c, index, added);
+      }
+      return new CollectionSearcher(generation, index, null, c);
+    }
+    const { matrix, ids, generation } = await c.loadVectors();
+    return new CollectionSearcher(generation, null, FlatIndex.fromMatrix(c.manifest.model.dims, matrix, ids), c);
+  }
+
+  get type(): IndexType {
+    return this.ann?.type ?? 'flat';
+  }
+
+  get size(): number {
+    return this.ann?.size ?? this.exact!.size;
+  }
+
+  search(query: Float32Array, k: number, params?: SearchParams): VectorHit[] {
+    return this.ann ? this.ann.search(query, k, params) : this.exact!.search(query, k);
+  }
+
+  /**
+   * Search restricted to `ids` (a metadata filter's matches). A selective filter is searched
+   * exactly over its own vectors, so the ANN structure cannot lose its few matches; a broad
+   * one searches the index with a widened k and filters, falling back to exact if short.
+   */
+  async searchWithin(query: Float32Array, k: number, ids: number[], params?: SearchParams): Promise<VectorHit[]> {
+    if (ids.length === 0) return [];
+    const allowed = new Set(ids);
+    const selective = ids.length <= Math.max(2000, this.size * 0.1);
+    if (this.ann && !selective) {
+      const widened = Math.min(this.size, Math.ceil((k * this.size) / ids.length) * 2 + k, 10_000);
+      const hits = this.ann.search(query, widened, params).filter((h) => allowed.has(h.id));
+      if (hits.length >= k) return hits.slice(0, k);
+    }
+    if (!this.ann) {
+      // exact already: score only the allowed rows
+      return this.exact!.search(query, this.exact!.size).filter((h) => allowed.has(h.id)).slice(0, k);
+    }
+    const refs = this.c.db.snapshot(() => this.c.db.vectorRefsOf(ids));
+    const sub = await vectorsOf(this.c, refs);
+    return FlatIndex.fromMatrix(this.c.manifest.model.dims, sub, Float64Array.from(refs, (r) => r.id)).search(query, k);
+  }
+}
+
+function attachSource(c: Collection, index: VectorIndex): void {
+  const withSource = index as VectorIndex & { attachSource?: (s: SegmentVectorSource) => void };
+  if (typeof withSource.attachSource !== 'function') return;
+  const segs = new Map(c.db.segments().map((s) => [s.id, s]));
+  withSource.attachSource(new SegmentVectorSource(c.manifest.model.dims, c.db.liveVectorRefs(), segs, c.paths.vectors));
+}
+
+async function vectorsOf(c: Collection, refs: VectorRef[]): Promise<Float32Array> {
+  const dims = c.manifest.model.dims;
+  const out = new Float32Array(refs.length * dims);
+  const segs = new Map(c.db.segments().map((s) => [s.id, s]));
+  await c.gatherVectors(refs, segs, false, (i, v) => out.set(v, i * dims));
+  return out;
+}
+
+/** Adds refs in blocks, so memory stays bounded on large collections. */
+async function addRefs(c: Collection, index: VectorIndex, refs: VectorRef[]): Promise<void> {
+  const BLOCK = 16_384;
+  for (let i = 0; i < refs.length; i += BLOCK) {
+    const block = refs.slice(i, i + BLOCK);
+    index.add(
+      block.map((r) => r.id),
+      await vectorsOf(c, block),
+    );
+  }
+}
+
+/** A deterministic sample (every n-th), so the same collection trains the same index. */
+function sampleOf<T>(xs: T[], n: number): T[] {
+  const step = xs.length / n;
+  return Array.from({ length: n }, (_, i) => xs[Math.floor(i * step)]);
+}
+
+/** recall@10 of the index's default search against exact search, stored chunks as queries (self excluded). */
+async function measureRecall(c: Collection, index: VectorIndex): Promise<{ recallAt10: number | null; queries: number }> {
+  const { matrix, ids } = await c.loadVectors();
+  const n = ids.length;
+  if (n < 12) return { recallAt10: null, queries: 0 };
+  const dims = c.manifest.model.dims;
+  const exact = FlatIndex.fromMatrix(dims, matrix, ids);
+  const queries = Math.min(RECALL_SAMPLE, n);
+  let found = 0;
+  for (let qi = 0; qi < queries; qi++) {
+    const row = Math.floor((qi * n) / queries);
+    const q = matrix.slice(row * dims, (row + 1) * dims);
+    const self = ids[row];
+    const truth = exact.search(q, 11).filter((h) => h.id !== self).slice(0, 10);
+    const got = new Set(index.search(q, 11).filter((h) => h.id !== self).slice(0, 10).map((h) => h.id));
+    for (const t of truth) if (got.has(t.id)) found++;
+  }
+  return { recallAt10: Math.round((found / (queries * 10)) * 1e4) / 1e4, queries };
+}
