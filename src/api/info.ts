@@ -15,7 +15,7 @@ export interface CollectionInfo {
   chunking: ChunkingSettings;
   index: IndexSettings & { vectors: number };
   /** The approximate index as built: type, params, measured recall@10, cold-start fallback. */
-  ann: (AnnState & { recallFloor: number }) | null;
+  ann: AnnState & { recallFloor: number };
   /** The current version. */
   version: number;
   disk: { totalBytes: number; vectorBytes: number; metadataBytes: number };
@@ -39,7 +39,21 @@ export async function info(opts: CollectionOptions = {}): Promise<CollectionInfo
       fingerprint: { probeSet: m.fingerprint.probeSet, probes: m.fingerprint.probes.length },
       chunking: m.chunking,
       index: { ...m.index, vectors: counts.chunks },
-      ann: ann ? { ...ann, recallFloor: m.index.recallFloor ?? DEFAULT_RECALL_FLOOR } : null,
+      ann: {
+        // flat is exact search: recall 1 by construction
+        ...(ann ?? {
+          type: 'flat' as const,
+          params: {},
+          generation: c.db.head(),
+          fallback: null,
+          builtAt: m.createdAt,
+          recallAt10: 1,
+          recallQueries: 0,
+          vectors: counts.chunks,
+          memoryBytes: counts.chunks * m.model.dims * 4,
+        }),
+        recallFloor: m.index.recallFloor ?? DEFAULT_RECALL_FLOOR,
+      },
       version: c.db.head(),
       disk: { totalBytes: disk.total, vectorBytes: disk.vectors, metadataBytes: disk.metadata },
     };

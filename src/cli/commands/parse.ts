@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { InvalidInputError } from '../../errors.js';
 import type { IndexType } from '../../index/vector-index.js';
 import type { IndexSettings } from '../../store/manifest.js';
 
@@ -57,7 +58,7 @@ export function indexSettingsFrom(o: IndexParamFlags): IndexSettings | undefined
   set('quantization', o.hnswQuantization);
   if (o.index === undefined) {
     if (Object.keys(params).length > 0 || o.recallFloor !== undefined) {
-      throw new InvalidArgumentError('index parameters need --index flat|ivf|ivfpq|hnsw');
+      throw new InvalidInputError('index parameters need --index flat|ivf|ivfpq|hnsw');
     }
     return undefined;
   }
