@@ -1,4 +1,5 @@
 import { Collection } from '../store/collection.js';
+import type { GenerationRow } from '../store/metadata-db.js';
 import { updateCollectionIndex } from '../store/collection-index.js';
 import { dropOldGenerations, rollbackTo } from '../store/generations.js';
 import { compact as compactStore, type CompactionReport } from '../store/compaction.js';
@@ -16,22 +17,26 @@ export interface VersionInfo {
   index: Record<string, unknown>;
 }
 
+function versionInfo(g: GenerationRow, head: number): VersionInfo {
+  return {
+    version: g.id,
+    current: g.id === head,
+    createdAt: g.created_at,
+    kind: g.kind,
+    note: g.note,
+    documents: g.documents,
+    chunks: g.chunks,
+    model: g.model,
+    index: JSON.parse(g.index_settings) as Record<string, unknown>,
+  };
+}
+
 /** Every kept version of a collection, oldest first. */
 export async function versions(opts: CollectionOptions = {}): Promise<VersionInfo[]> {
   const c = await Collection.open(dataDirOf(opts), collectionOf(opts), 'read');
   try {
     const head = c.db.head();
-    return c.db.generations().map((g) => ({
-      version: g.id,
-      current: g.id === head,
-      createdAt: g.created_at,
-      kind: g.kind,
-      note: g.note,
-      documents: g.documents,
-      chunks: g.chunks,
-      model: g.model,
-      index: JSON.parse(g.index_settings) as Record<string, unknown>,
-    }));
+    return c.db.generations().map((g) => versionInfo(g, head));
   } finally {
     await c.close();
   }
@@ -43,17 +48,7 @@ export async function rollback(version: number, opts: CollectionOptions = {}): P
   try {
     const g = rollbackTo(c, version);
     await updateCollectionIndex(c);
-    return {
-      version: g.id,
-      current: true,
-      createdAt: g.created_at,
-      kind: g.kind,
-      note: g.note,
-      documents: g.documents,
-      chunks: g.chunks,
-      model: g.model,
-      index: JSON.parse(g.index_settings) as Record<string, unknown>,
-    };
+    return versionInfo(g, g.id);
   } finally {
     await c.close();
   }

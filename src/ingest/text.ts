@@ -6,7 +6,7 @@ import type { ResolvedLoadOptions } from './options.js';
 import { problem } from './problems.js';
 import { splitSections } from './sections.js';
 import { lazySections, streamTextSections } from './text-stream.js';
-import type { LoadItem } from './types.js';
+import type { LoadedDocument, LoadItem } from './types.js';
 
 export const EMPTY_REASON = 'is empty (no text after normalization); nothing to index';
 
@@ -34,18 +34,7 @@ export async function* loadTextFile(path: string, opts: ResolvedLoadOptions): As
       yield problem(path, 'EMPTY', EMPTY_REASON);
       return;
     }
-    yield {
-      kind: 'document',
-      doc: {
-        docId: path,
-        source: path,
-        format: 'text',
-        metadata: {},
-        contentHash: sha256Hex(bytes),
-        byteLength: bytes.length,
-        sections: splitSections(text, opts.sectionChars),
-      },
-    };
+    yield textDocument(path, sha256Hex(bytes), bytes.length, splitSections(text, opts.sectionChars));
     return;
   }
 
@@ -54,16 +43,9 @@ export async function* loadTextFile(path: string, opts: ResolvedLoadOptions): As
     yield problem(path, 'EMPTY', EMPTY_REASON);
     return;
   }
-  yield {
-    kind: 'document',
-    doc: {
-      docId: path,
-      source: path,
-      format: 'text',
-      metadata: {},
-      contentHash: digest.contentHash,
-      byteLength: digest.byteLength,
-      sections: lazySections(() => streamTextSections(path, 0, opts.sectionChars)),
-    },
-  };
+  yield textDocument(path, digest.contentHash, digest.byteLength, lazySections(() => streamTextSections(path, 0, opts.sectionChars)));
+}
+
+function textDocument(path: string, contentHash: string, byteLength: number, sections: LoadedDocument['sections']): LoadItem {
+  return { kind: 'document', doc: { docId: path, source: path, format: 'text', metadata: {}, contentHash, byteLength, sections } };
 }
