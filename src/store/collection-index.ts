@@ -3,6 +3,7 @@ import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidInputError } from '../errors.js';
 import { FlatIndex } from '../index/flat-index.js';
+import { IndexFileError } from '../index/index-file.js';
 import '../index/ivf-index.js';
 import '../index/ivfpq-index.js';
 import { createIndex, loadIndex } from '../index/registry.js';
@@ -156,7 +157,12 @@ export class CollectionSearcher {
     const state = readAnnState(c);
     const file = indexFile(c, settings.type);
     if (settings.type !== 'flat' && state && !state.fallback && state.type === settings.type && existsSync(file)) {
-      const index = await loadIndex(file, { type: settings.type });
+      // A writer replaces the file by rename; a load that straddled the swap fails its
+      // checksum, and the second attempt reads the new file whole.
+      const index = await loadIndex(file, { type: settings.type }).catch((e: unknown) => {
+        if (e instanceof IndexFileError) return loadIndex(file, { type: settings.type });
+        throw e;
+      });
       attachSource(c, index);
       // Catch up with writes committed after the index was saved (a writer may be mid-run).
       const { generation, added, removed } = c.db.snapshot(() => ({ generation: c.db.head(), ...c.db.changesSince(state.generation) }));
