@@ -10,7 +10,7 @@
  * map that makes replace/remove/has O(1), and the IvfBase class both indexes extend.
  */
 import { InvalidInputError } from '../errors.js';
-import { dot, dot1, dot4, TopK } from './dot.js';
+import { dot, dot1, dot4, SimdScanner, TopK } from './dot.js';
 import { IndexFileError, readIndexFile, writeIndexFile, type PayloadPart } from './index-file.js';
 import { assignBatch, kmeans, KMEANS_DEFAULT_SEED } from './kmeans.js';
 import { registerIndexType } from './registry.js';
@@ -425,12 +425,29 @@ export const TRAIN_POINTS_PER_LIST = 64;
 export class CoarseQuantizer {
   private readonly heap = new TopK(16);
   private readonly tmp = new Float64Array(4);
+  /**
+   * Centroids resident in WebAssembly memory for the SIMD scan kernel (about 5x the JS dot4
+   * loop; the coarse scan is a third of a query at nlist 1024), made on first probe. Layout
+   * in floats: centroids, zeros (nlist), scores (nlist), query (dims). Null: JS loops.
+   */
+  private simd: SimdScanner | null | undefined;
 
   constructor(readonly dims: number, readonly nlist: number, readonly centroids: Float32Array) {}
 
   static train(sample: Float32Array, count: number, dims: number, nlist: number, seed: number, maxIter: number): CoarseQuantizer {
     const res = kmeans(sample, count, dims, nlist, { metric: 'ip', seed, maxIter, maxPointsPerCentroid: TRAIN_POINTS_PER_LIST });
     return new CoarseQuantizer(dims, nlist, res.centroids);
+  }
+
+  private scanner(): SimdScanner | null {
+    if (this.simd !== undefined) return this.simd;
+    const { dims, nlist } = this;
+    this.simd = dims % 4 === 0 ? SimdScanner.create(nlist * dims + 2 * nlist + dims) : null;
+    if (this.simd !== null) {
+      this.simd.f32.set(this.centroids.subarray(0, nlist * dims), 0);
+      this.simd.f32.fill(0, nlist * dims, nlist * dims + nlist);
+    }
+    return this.simd;
   }
 
   /**
@@ -441,6 +458,17 @@ export class CoarseQuantizer {
     const { dims, nlist, centroids, tmp, heap } = this;
     const n = Math.min(nprobe, nlist);
     heap.reset(n);
+    const simd = this.scanner();
+    if (simd !== null) {
+      const zeros = nlist * dims;
+      const out = zeros + nlist;
+      const qAt = out + nlist;
+      const f = simd.f32;
+      f.set(q.subarray(0, dims), qAt);
+      simd.scan(qAt, 0, nlist, dims, zeros, out);
+      for (let c = 0; c < nlist; c++) heap.push(f[out + c], c);
+      return heap.drainInto(scores, lists);
+    }
     const n4 = nlist - (nlist & 3);
     let c = 0;
     for (; c < n4; c += 4) {
@@ -454,8 +482,9 @@ export class CoarseQuantizer {
     return heap.drainInto(scores, lists);
   }
 
+  /** Centroids, plus their copy in the SIMD scanner's memory once made. */
   get memoryBytes(): number {
-    return this.centroids.byteLength;
+    return this.centroids.byteLength + (this.simd ? this.simd.f32.byteLength : 0);
   }
 }
 
@@ -699,6 +728,9 @@ export abstract class IvfBase<T extends Payload> {
 // IvfIndex
 // ---------------------------------------------------------------------------------------
 
+/** Candidates beyond k taken on float32 SIMD scores before the exact float64 rescoring. */
+const RESCORE_MARGIN = 16;
+
 /** Full-precision IVF: exact scores within the probed lists; nprobe = nlist is exact search. */
 export class IvfIndex extends IvfBase<Float32Array> implements VectorIndex {
   readonly type = 'ivf' as const;
@@ -730,11 +762,78 @@ export class IvfIndex extends IvfBase<Float32Array> implements VectorIndex {
     const heap = this.heap;
     heap.reset(Math.min(k, lists.size));
     const d = this.dims;
+    let longest = 0;
+    for (let p = 0; p < probed; p++) longest = Math.max(longest, lists.sizes[this.probeLists[p]]);
+    const simd = this.listScanner(longest);
+    if (simd === null) {
+      for (let p = 0; p < probed; p++) {
+        const l = this.probeLists[p];
+        scanRows(query, lists.data[l], lists.ids[l], lists.sizes[l], d, heap, this.tmp);
+      }
+      return heap.drainHits();
+    }
+    // Each probed list is copied next to the query and scored by the SIMD kernel: the copy
+    // runs at memcpy speed and the kernel at ~5x the JS loop. Its float32 sums pick a few
+    // more candidates than k, which are then rescored exactly (float64, dot1) so scores and
+    // order match the JS path and brute force.
+    const f = simd.f32;
+    const zeros = d;
+    const out = zeros + this.simdRows;
+    const base = out + this.simdRows;
+    f.set(query.subarray(0, d), 0);
+    const wide = this.wide;
+    const w = Math.min(k + RESCORE_MARGIN, lists.size);
+    wide.reset(w);
+    if (this.candIds.length < w) {
+      this.candIds = new Float64Array(w);
+      this.candScores = new Float64Array(w);
+    }
     for (let p = 0; p < probed; p++) {
       const l = this.probeLists[p];
-      scanRows(query, lists.data[l], lists.ids[l], lists.sizes[l], d, heap, this.tmp);
+      const n = lists.sizes[l];
+      if (n === 0) continue;
+      f.set(lists.data[l].subarray(0, n * d), base);
+      simd.scan(0, base, n, d, zeros, out);
+      const ids = lists.ids[l];
+      for (let i = 0; i < n; i++) wide.push(f[out + i], ids[i]);
+    }
+    const m = wide.drainInto(this.candScores, this.candIds);
+    const loc = lists.locations;
+    for (let i = 0; i < m; i++) {
+      const id = this.candIds[i];
+      const b = loc.find(id);
+      heap.push(dot1(query, 0, lists.data[loc.listAt(b)], loc.slotAt(b) * d, d), id);
     }
     return heap.drainHits();
+  }
+
+  private simd: SimdScanner | null | undefined;
+  /** Rows the scanner holds: the longest list probed so far, rounded up. */
+  private simdRows = 0;
+  private readonly wide = new TopK(16);
+  private candScores = new Float64Array(0);
+  private candIds = new Float64Array(0);
+
+  /**
+   * A scanner with room for one list of `rows` rows (layout in floats: query, zeros, scores,
+   * rows), grown by doubling; null when SIMD is unavailable or dims is not a multiple of 4.
+   */
+  private listScanner(rows: number): SimdScanner | null {
+    if (this.simd === null) return null;
+    if (this.simd !== undefined && rows <= this.simdRows) return this.simd;
+    const d = this.dims;
+    if (d % 4 !== 0) return (this.simd = null);
+    const cap = Math.max(64, 2 ** Math.ceil(Math.log2(Math.max(1, rows))));
+    const next = SimdScanner.create(d + 2 * cap + cap * d);
+    if (next === null) return (this.simd = null);
+    this.simd = next;
+    this.simdRows = cap;
+    return next;
+  }
+
+  /** Lists, centroids, and the scan scratch (one list, the longest probed so far). */
+  protected override memoryBytes(): number {
+    return super.memoryBytes() + (this.simd ? this.simd.f32.byteLength : 0);
   }
 
   /** Header params and payload parts for the shared index file. */
