@@ -3,6 +3,7 @@
  */
 export { indexPaths, type IndexOptions, type IndexProgress, type IndexReport } from './api/index-paths.js';
 export { search, type SearchOptions, type SearchResponse, type SearchResult } from './api/search.js';
+export { evaluate, parseMode, type EvalOptions, type EvalReport, type EvalModeResult } from './api/evaluate.js';
 export { info, type CollectionInfo } from './api/info.js';
 export { verify, type VerifyOptions, type VerifyReport } from './api/verify.js';
 export { deleteDocuments, type DeleteReport } from './api/delete-documents.js';
@@ -26,4 +27,11 @@ export {
 export { chunkSections, type Chunk, type ChunkOptions } from './chunk/chunker.js';
 export { loadPaths } from './ingest/index.js';
 export type { LoadedDocument, LoadProblem } from './ingest/types.js';
+export { analyze, wholeQueryIdentifier, ANALYZER_VERSION } from './lexical/analyzer.js';
+export { Bm25Index, BM25_DEFAULTS, type Bm25Params } from './lexical/bm25-index.js';
+export { rrfFuse, convexFuse, parseWeights, DEFAULT_RRF_K, type FusionMethod, type RankedList, type FusedHit } from './retrieve/fusion.js';
+export { EmbeddingReranker, CrossEncoderReranker, loadReranker, DEFAULT_RERANK_MODEL, DEFAULT_RERANK_TOP_N, type Reranker } from './retrieve/rerank.js';
+export { SearchSession, SEARCH_MODES, STAGES, type SearchMode, type Stage, type RetrieveOptions } from './retrieve/session.js';
+export { ndcgAtK, recallAtK, mrrAtK, precisionAtK } from './eval/metrics.js';
+export { loadBeirDataset } from './eval/beir.js';
 export * from './errors.js';

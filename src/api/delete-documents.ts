@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../errors.js';
 import { Collection } from '../store/collection.js';
-import { updateCollectionIndex } from '../store/collection-index.js';
+import { updateSearchIndexes } from '../store/collection-index.js';
 import { collectionOf, dataDirOf, type CollectionOptions } from './options.js';
 
 export interface DeleteReport {
@@ -24,7 +24,7 @@ export async function deleteDocuments(docIds: string[], opts: CollectionOptions 
     const gen = c.beginWrite();
     const deleted = c.unpublish([...new Set(docIds)], gen);
     const g = c.endWrite(gen, 'delete', `deleted ${deleted.length} document(s)`);
-    if (g) await updateCollectionIndex(c);
+    if (g) await updateSearchIndexes(c);
     return { collection: c.name, deleted, notFound: docIds.filter((d) => !deleted.includes(d)), generation: g?.id ?? null };
   } finally {
     await c.close();

@@ -7,7 +7,8 @@ import { InvalidInputError, ModelDriftError } from '../errors.js';
 import { listSourceFiles, loadPaths, type LoadOptions } from '../ingest/index.js';
 import type { LoadedDocument, LoadProblem, TextSection } from '../ingest/types.js';
 import { Collection, collectionExists } from '../store/collection.js';
-import { readAnnState, updateCollectionIndex, validateIndexSettings, type AnnState } from '../store/collection-index.js';
+import { readAnnState, updateSearchIndexes, validateIndexSettings, type AnnState } from '../store/collection-index.js';
+import { readLexicalState } from '../store/collection-lexical.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, type ChunkingSettings, type IndexSettings } from '../store/manifest.js';
 import type { DocumentRow, NewChunkRow } from '../store/metadata-db.js';
 import { assertSameModel, loadEmbedder, refOf } from './load-model.js';
@@ -134,8 +135,8 @@ export async function indexPaths(paths: string[], opts: IndexOptions = {}): Prom
       rebuild = true;
     }
     const report = await ingest(collection, embedder, paths, opts, !exists, started);
-    if (report.generation !== null || rebuild || !readAnnState(collection)) {
-      const { notes } = await updateCollectionIndex(collection, { rebuild });
+    if (report.generation !== null || rebuild || !readAnnState(collection) || !readLexicalState(collection)) {
+      const { notes } = await updateSearchIndexes(collection, { rebuild });
       report.notes.push(...notes);
       for (const n of notes) opts.onNote?.(n);
     }

@@ -2,17 +2,27 @@ import type { Embedder } from '../embed/embedder.js';
 import { describeIdentity } from '../embed/identity.js';
 import { InvalidInputError } from '../errors.js';
 import type { SearchParams } from '../index/vector-index.js';
+import type { Bm25Params } from '../lexical/bm25-index.js';
 import { compileFilter, parseFilter, type Filter } from '../retrieve/filter.js';
-import { CollectionSearcher } from '../store/collection-index.js';
+import { parseWeights, type FusionMethod } from '../retrieve/fusion.js';
+import { loadReranker, type Reranker } from '../retrieve/rerank.js';
+import { SearchSession, type SearchMode, type Stage } from '../retrieve/session.js';
 import { Collection } from '../store/collection.js';
 import { checkRequestedModel } from './index-paths.js';
 import { assertSameModel, loadEmbedder, refOf } from './load-model.js';
 import { collectionOf, dataDirOf, type CollectionOptions } from './options.js';
 
 export interface SearchOptions extends CollectionOptions {
-  /** How many results at most (default 10). */
+  /** vector (default), bm25 or hybrid; see src/retrieve/session.ts. */
+  mode?: SearchMode;
+  /** How many results at most (default 10): the page size. */
   k?: number;
-  /** Drop results whose cosine similarity is below this; may leave none. */
+  /** Results to skip, for pagination (default 0). */
+  offset?: number;
+  /**
+   * Drop results whose ranking score is below this; may leave none. The ranking score is the
+   * cosine (vector), the BM25 score (bm25), the fused score (hybrid) or the tier-2 score (rerank).
+   */
   minScore?: number;
   /** Model reference; must be the collection's own model (default: it is). */
   model?: string;
@@ -22,6 +32,24 @@ export interface SearchOptions extends CollectionOptions {
   filter?: Filter | string;
   /** Per-query index knobs: nprobe (ivf, ivfpq), efSearch (hnsw), refine (ivfpq). */
   params?: SearchParams;
+  /** Hybrid: retriever weights, as an object or "vector=1,bm25=0.5". */
+  weights?: Record<string, number> | string;
+  /** Hybrid: RRF's k (default 60). */
+  rrfK?: number;
+  /** Hybrid: 'rrf' (default) or 'convex' (min-max normalized weighted sum). */
+  fusion?: FusionMethod;
+  /** Hybrid: candidates per retriever before fusing (default 100, at least offset + k). */
+  window?: number;
+  /** BM25 k1 / b (defaults 0.9 / 0.4). */
+  bm25?: Bm25Params;
+  /** Rescore the top N with a tier-2 model (default off). */
+  rerank?: boolean;
+  /** The tier-2 model (default bge-small-en-v1.5; a cross-encoder by its manifest kind). */
+  rerankModel?: string;
+  /** A loaded tier-2 model to reuse. */
+  reranker?: Reranker;
+  /** Candidates tier 2 rescores (default 50). */
+  rerankTopN?: number;
 }
 
 export interface SearchResult {
@@ -35,7 +63,8 @@ export interface SearchResult {
   text: string;
   span: { start: number; end: number };
   metadata: Record<string, unknown>;
-  scores: { vector: number };
+  /** Every tier's score; null where the chunk was outside that tier's window or the tier did not run. */
+  scores: { vector: number | null; bm25: number | null; fused: number | null; rerank: number | null };
   lineage: { contentHash: string; model: string; ingestedAt: string };
 }
 
@@ -43,9 +72,14 @@ export interface SearchResponse {
   query: string;
   collection: string;
   model: string;
+  mode: SearchMode;
+  /** The tier-2 model, when rerank ran. */
+  reranker?: string;
   /** True when the query was longer than the model reads and was cut. */
   queryTruncated: boolean;
   results: SearchResult[];
+  /** Milliseconds per stage (embed, ann, bm25, fuse, rerank) that ran. */
+  stagesMs: Partial<Record<Stage, number>>;
   tookMs: number;
 }
 
@@ -63,46 +97,64 @@ export function validateSearchInput(query: unknown, k: unknown, minScore: unknow
   if (typeof kk !== 'number' || !Number.isInteger(kk) || kk < 1 || kk > MAX_K) {
     throw new InvalidInputError(`k must be an integer from 1 to ${MAX_K}, got ${String(k)}`, { field: 'k' });
   }
-  if (minScore !== undefined && (typeof minScore !== 'number' || !Number.isFinite(minScore) || minScore < -1 || minScore > 1)) {
-    throw new InvalidInputError(`min score must be a number from -1 to 1, got ${String(minScore)}`, { field: 'minScore' });
+  if (minScore !== undefined && (typeof minScore !== 'number' || !Number.isFinite(minScore))) {
+    throw new InvalidInputError(`min score must be a finite number, got ${String(minScore)}`, { field: 'minScore' });
   }
   return { query: q, k: kk, minScore: minScore as number | undefined };
 }
 
 /**
- * Semantic search: embeds the query with the collection's own model (anything else is
- * refused), scores every chunk by inner product (exact), and keeps the top k that pass
- * the similarity cutoff. The cutoff may leave nothing: an empty list, never a padded top-k.
+ * Search: vector (the collection's own model embeds the query; any other model is
+ * refused), bm25, or hybrid (both, fused), optionally reranked by a tier-2 model, then the
+ * similarity cutoff, which may leave nothing: an empty list, never a padded top-k.
  */
 export async function search(query: string, opts: SearchOptions = {}): Promise<SearchResponse> {
   const started = performance.now();
   const input = validateSearchInput(query, opts.k, opts.minScore);
+  const mode = opts.mode ?? 'vector';
   const filter = opts.filter === undefined ? undefined : compileFilter(parseFilter(opts.filter));
+  const weights = typeof opts.weights === 'string' ? parseWeights(opts.weights) : opts.weights;
   const name = collectionOf(opts);
   const collection = await Collection.open(dataDirOf(opts), name, 'read');
   let embedder: Embedder | undefined;
+  let reranker: Reranker | undefined;
   try {
     const stored = collection.manifest.model;
     const ref = opts.model ?? refOf(stored);
     if (opts.model !== undefined) checkRequestedModel(name, stored, ref);
-    embedder = opts.embedder ?? (await loadEmbedder(ref, opts.modelsDir));
-    assertSameModel(name, stored, embedder.identity);
-    const queryTruncated = embedder.tokenizer.encodeForModel(embedder.identity.queryPrefix + input.query).truncated;
-    const qv = await embedder.embedQuery(input.query);
-    const searcher = await CollectionSearcher.open(collection);
-    let hits = filter
-      ? await searcher.searchWithin(qv, input.k, collection.db.liveChunkIdsWhere(filter.sql, filter.params), opts.params)
-      : searcher.search(qv, input.k, opts.params);
-    if (input.minScore !== undefined) hits = hits.filter((h) => h.score >= input.minScore!);
+    let queryTruncated = false;
+    if (mode !== 'bm25') {
+      embedder = opts.embedder ?? (await loadEmbedder(ref, opts.modelsDir));
+      assertSameModel(name, stored, embedder.identity);
+      queryTruncated = embedder.tokenizer.encodeForModel(embedder.identity.queryPrefix + input.query).truncated;
+    }
+    if (opts.rerank) reranker = opts.reranker ?? (await loadReranker(opts.rerankModel, opts.modelsDir));
+    const session = new SearchSession(collection, embedder ?? null, reranker ?? null);
+    const allowed = filter ? collection.db.liveChunkIdsWhere(filter.sql, filter.params) : undefined;
+    const { hits, timings } = await session.retrieve(input.query, {
+      mode,
+      k: input.k,
+      offset: opts.offset,
+      minScore: input.minScore,
+      allowed,
+      params: opts.params,
+      bm25: opts.bm25,
+      fusion: opts.fusion,
+      rrfK: opts.rrfK,
+      weights,
+      window: opts.window,
+      rerank: opts.rerank,
+      rerankTopN: opts.rerankTopN,
+    });
     const rows = new Map(collection.db.chunksWithDocuments(hits.map((h) => h.id)).map((r) => [r.id, r]));
     const results: SearchResult[] = [];
+    const offset = opts.offset ?? 0;
     for (const h of hits) {
       const r = rows.get(h.id);
       if (!r) continue;
-      const score = round(h.score);
       results.push({
-        rank: results.length + 1,
-        score,
+        rank: offset + results.length + 1,
+        score: round(h.score),
         chunkId: `${r.doc_id}#${r.seq}`,
         docId: r.doc_id,
         source: r.source,
@@ -111,24 +163,34 @@ export async function search(query: string, opts: SearchOptions = {}): Promise<S
         text: r.text,
         span: { start: r.start, end: r.end },
         metadata: JSON.parse(r.metadata) as Record<string, unknown>,
-        scores: { vector: score },
+        scores: { vector: roundOrNull(h.scores.vector), bm25: roundOrNull(h.scores.bm25), fused: roundOrNull(h.scores.fused), rerank: roundOrNull(h.scores.rerank) },
         lineage: { contentHash: r.content_hash, model: r.embedded_with, ingestedAt: r.ingested_at },
       });
     }
+    const stagesMs: Partial<Record<Stage, number>> = {};
+    for (const [stage, ms] of Object.entries(timings)) stagesMs[stage as Stage] = Math.round(ms * 100) / 100;
     return {
       query: input.query,
       collection: name,
       model: describeIdentity(stored),
+      mode,
+      ...(reranker ? { reranker: reranker.description } : {}),
       queryTruncated,
       results,
+      stagesMs,
       tookMs: Math.round((performance.now() - started) * 10) / 10,
     };
   } finally {
     if (embedder && !opts.embedder) await embedder.close();
+    if (reranker && !opts.reranker) await reranker.close();
     await collection.close();
   }
 }
 
 function round(x: number): number {
   return Math.round(x * 1e6) / 1e6;
+}
+
+function roundOrNull(x: number | null): number | null {
+  return x === null ? null : round(x);
 }

@@ -1,6 +1,6 @@
 import { Collection } from '../store/collection.js';
 import type { GenerationRow } from '../store/metadata-db.js';
-import { updateCollectionIndex } from '../store/collection-index.js';
+import { updateSearchIndexes } from '../store/collection-index.js';
 import { dropOldGenerations, rollbackTo } from '../store/generations.js';
 import { compact as compactStore, type CompactionReport } from '../store/compaction.js';
 import { collectionOf, dataDirOf, type CollectionOptions } from './options.js';
@@ -47,7 +47,7 @@ export async function rollback(version: number, opts: CollectionOptions = {}): P
   const c = await Collection.open(dataDirOf(opts), collectionOf(opts), 'write');
   try {
     const g = rollbackTo(c, version);
-    await updateCollectionIndex(c);
+    await updateSearchIndexes(c);
     return versionInfo(g, g.id);
   } finally {
     await c.close();
@@ -71,7 +71,7 @@ export async function gc(opts: CollectionOptions & { keep?: number } = {}): Prom
     const dropped = dropOldGenerations(c, opts.keep ?? DEFAULT_RETENTION);
     const r = await compactStore(c);
     // A rebuild drops the index's tombstones too.
-    await updateCollectionIndex(c, { rebuild: true });
+    await updateSearchIndexes(c, { rebuild: true });
     return {
       collection: c.name,
       versionsRemoved: dropped.generations,
@@ -90,7 +90,7 @@ export async function compact(opts: CollectionOptions = {}): Promise<CompactionR
   const c = await Collection.open(dataDirOf(opts), collectionOf(opts), 'write');
   try {
     const r = await compactStore(c);
-    await updateCollectionIndex(c, { rebuild: true });
+    await updateSearchIndexes(c, { rebuild: true });
     return { collection: c.name, ...r, bytesReclaimed: r.bytesBefore - r.bytesAfter };
   } finally {
     await c.close();

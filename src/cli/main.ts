@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { registerDelete } from './commands/delete-command.js';
+import { registerEval } from './commands/eval-command.js';
 import { registerIndex } from './commands/index-command.js';
 import { registerMaintenance } from './commands/maintenance-commands.js';
 import { registerVersions } from './commands/versions-command.js';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerIndex(program);
   registerSearch(program);
+  registerEval(program);
   registerInfo(program);
   registerVerify(program);
   registerDelete(program);

@@ -24,3 +24,20 @@ export function createProgressBar(label: string, enabled: boolean) {
     stop: () => bar.stop(),
   };
 }
+
+/** A counting progress bar on stderr ("label |███| 120/300 hybrid"), same rules as above. */
+export function createCountBar(enabled: boolean) {
+  if (!enabled || !process.stderr.isTTY) return { update: (_v: number, _t: number, _label: string) => undefined, stop: () => undefined };
+  const bar = new cliProgress.SingleBar(
+    { format: '{label} |{bar}| {value}/{total} | ETA {eta_formatted}', stream: process.stderr, hideCursor: true, etaBuffer: 50 },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(1, 0, { label: '' });
+  return {
+    update: (v: number, t: number, label: string) => {
+      bar.setTotal(Math.max(1, t));
+      bar.update(v, { label });
+    },
+    stop: () => bar.stop(),
+  };
+}

@@ -32,6 +32,9 @@ import { QuarryError } from '../errors.js';
 import { fsyncDir } from '../store/atomic-file.js';
 import type { IndexType } from './vector-index.js';
 
+/** What an index file may hold: a vector index, or the collection's lexical (BM25) index. */
+export type StoredIndexType = IndexType | 'bm25';
+
 export const FORMAT_VERSION = 1;
 const MAGIC = 'QIDX';
 const FIXED = 48;
@@ -39,7 +42,7 @@ const HEADER_CRC_AT = 44;
 const MAX_PARAMS_JSON = 1 << 20;
 
 export interface IndexFileHeader {
-  type: IndexType;
+  type: StoredIndexType;
   dims: number;
   count: number;
   /** Type-specific settings (JSON): construction params, tombstones, ... */
@@ -77,7 +80,7 @@ function encodeHeader(header: IndexFileHeader, payloadLength: number, payloadCrc
   const json = Buffer.from(JSON.stringify(header.params ?? {}), 'utf8');
   const type = Buffer.from(header.type, 'ascii');
   if (type.length > 8) throw new QuarryError('INTERNAL', 'internal', `index type "${header.type}" is longer than 8 bytes`);
-  if (!Number.isInteger(header.dims) || header.dims <= 0 || !Number.isSafeInteger(header.count) || header.count < 0) {
+  if (!Number.isInteger(header.dims) || (header.dims <= 0 && header.type !== 'bm25') || !Number.isSafeInteger(header.count) || header.count < 0) {
     throw new QuarryError('INTERNAL', 'internal', `bad index header: dims ${header.dims}, count ${header.count}`);
   }
   const b = Buffer.alloc(align8(FIXED + json.length));
@@ -145,14 +148,14 @@ export interface IndexFileInfo {
 }
 
 /** Parses and checks the header; `fileSize` is the file's real length. */
-function decodeHeader(path: string, b: Buffer, fileSize: number, expectType?: IndexType): IndexFileInfo {
+function decodeHeader(path: string, b: Buffer, fileSize: number, expectType?: StoredIndexType): IndexFileInfo {
   if (fileSize < FIXED || b.length < FIXED) throw new IndexFileError(path, `it is ${fileSize} bytes, shorter than the ${FIXED}-byte header (truncated)`);
   if (b.toString('latin1', 0, 4) !== MAGIC) throw new IndexFileError(path, 'it does not start with "QIDX": not a quarry index file');
   const version = b.readUInt16LE(4);
   if (version > FORMAT_VERSION || version === 0) {
     throw new IndexFileError(path, `format version ${version} is not supported (this quarry reads up to ${FORMAT_VERSION}); upgrade quarry`);
   }
-  const type = b.toString('ascii', 8, 16).replace(/\0+$/, '') as IndexType;
+  const type = b.toString('ascii', 8, 16).replace(/\0+$/, '') as StoredIndexType;
   const dims = b.readUInt32LE(16);
   const jsonLength = b.readUInt32LE(20);
   const count = Number(b.readBigUInt64LE(24));
@@ -187,7 +190,7 @@ async function openExisting(path: string): Promise<FileHandle> {
   }
 }
 
-export async function readIndexHeader(path: string, expectType?: IndexType): Promise<IndexFileInfo> {
+export async function readIndexHeader(path: string, expectType?: StoredIndexType): Promise<IndexFileInfo> {
   assertLittleEndian();
   const fh = await openExisting(path);
   try {
@@ -204,7 +207,7 @@ export async function readIndexHeader(path: string, expectType?: IndexType): Pro
 }
 
 /** Reads and checks the whole file. The payload is 8-byte aligned in memory, so views need no copy. */
-export async function readIndexFile(path: string, expectType?: IndexType): Promise<{ header: IndexFileHeader; payload: Buffer }> {
+export async function readIndexFile(path: string, expectType?: StoredIndexType): Promise<{ header: IndexFileHeader; payload: Buffer }> {
   assertLittleEndian();
   let b: Buffer;
   try {
@@ -226,7 +229,7 @@ export async function readIndexFile(path: string, expectType?: IndexType): Promi
 }
 
 /** Copies the payload to `dest` (for libraries that only read from a path), checking its CRC. */
-export async function extractPayload(path: string, dest: string, expectType?: IndexType): Promise<IndexFileInfo> {
+export async function extractPayload(path: string, dest: string, expectType?: StoredIndexType): Promise<IndexFileInfo> {
   const info = await readIndexHeader(path, expectType);
   const out = await open(dest, 'w');
   let crc = 0;

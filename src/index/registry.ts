@@ -6,7 +6,7 @@
 import { InvalidInputError } from '../errors.js';
 import { FlatIndex } from './flat-index.js';
 import { HNSW_DEFAULTS, HnswIndex, type HnswLoadOptions, type HnswOptions } from './hnsw-index.js';
-import { readIndexHeader } from './index-file.js';
+import { IndexFileError, readIndexHeader } from './index-file.js';
 import type { IndexType, VectorIndex } from './vector-index.js';
 
 export interface LoadIndexOptions extends HnswLoadOptions {
@@ -48,6 +48,7 @@ export function createIndex(type: IndexType, dims: number, params: Record<string
 /** Loads an index file of any registered type; an unregistered type's module is imported by its conventional name. */
 export async function loadIndex(path: string, opts: LoadIndexOptions = {}): Promise<VectorIndex> {
   const { header } = await readIndexHeader(path, opts.type);
+  if (header.type === 'bm25') throw new IndexFileError(path, 'it holds the lexical (bm25) index, not a vector index');
   if (!factories.has(header.type) && KNOWN_TYPES.includes(header.type)) {
     await import(`./${header.type}-index.js`).catch(() => undefined);
   }

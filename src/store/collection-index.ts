@@ -9,6 +9,7 @@ import '../index/ivfpq-index.js';
 import { createIndex, loadIndex } from '../index/registry.js';
 import type { IndexType, SearchParams, VectorHit, VectorIndex } from '../index/vector-index.js';
 import type { Collection } from './collection.js';
+import { updateLexicalIndex } from './collection-lexical.js';
 import type { IndexSettings } from './manifest.js';
 import type { VectorRef } from './metadata-db.js';
 import { SegmentVectorSource } from './segment-source.js';
@@ -141,6 +142,16 @@ export async function updateCollectionIndex(c: Collection, opts: { rebuild?: boo
   };
   c.db.transaction(() => c.db.setState('ann', JSON.stringify(state)));
   return { state, notes };
+}
+
+/**
+ * After a write: the vector index (updateCollectionIndex; `rebuild` drops its tombstones)
+ * and the BM25 index (always incremental: chunk ids never change, removal is exact).
+ */
+export async function updateSearchIndexes(c: Collection, opts: { rebuild?: boolean } = {}): Promise<{ state: AnnState | null; notes: string[] }> {
+  const out = await updateCollectionIndex(c, opts);
+  await updateLexicalIndex(c);
+  return out;
 }
 
 /** The searchable view of a collection for one query session: ANN when built, exact otherwise. */

@@ -384,6 +384,23 @@ export class MetadataDb {
     return ids.map((id) => stmt.get(id)).filter((r) => r !== undefined) as HydratedChunk[];
   }
 
+  /** Live chunk id -> its document id. */
+  liveChunkDocIds(): Map<number, string> {
+    const rows = this.db
+      .prepare(`SELECT c.id, c.doc_id FROM doc_live l JOIN chunks c ON c.doc_id = l.doc_id AND c.doc_version = l.version WHERE l.to_gen IS NULL`)
+      .all() as Array<{ id: number; doc_id: string }>;
+    return new Map(rows.map((r) => [r.id, r.doc_id]));
+  }
+
+  /** What the lexical index analyzes per chunk: its text and its document's title. */
+  chunkTexts(ids: number[]): Array<{ id: number; title: string | null; text: string; text_hash: string }> {
+    if (ids.length === 0) return [];
+    const stmt = this.db.prepare(
+      `SELECT c.id, d.title, c.text, c.text_hash FROM chunks c JOIN doc_versions d ON d.doc_id = c.doc_id AND d.version = c.doc_version WHERE c.id = ?`,
+    );
+    return ids.map((id) => stmt.get(id)).filter((r) => r !== undefined) as Array<{ id: number; title: string | null; text: string; text_hash: string }>;
+  }
+
   counts(gen?: number): { documents: number; chunks: number } {
     const where = gen === undefined ? LIVE : LIVE_AT;
     const p = gen === undefined ? {} : { gen };

@@ -1,11 +1,23 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { search } from '../../api/search.js';
+import { SEARCH_MODES, type SearchMode } from '../../retrieve/session.js';
 import { withCollectionOptions } from '../main.js';
 import { printJson } from '../output.js';
 import { collectionOptions, floatArg, intArg, type CollectionFlags } from './parse.js';
 
 interface SearchFlags extends CollectionFlags {
   k: number;
+  offset?: number;
+  mode: SearchMode;
+  weights?: string;
+  rrfK?: number;
+  fusion?: 'rrf' | 'convex';
+  window?: number;
+  k1?: number;
+  b?: number;
+  rerank?: boolean;
+  rerankModel?: string;
+  rerankTopN?: number;
   filter?: string;
   nprobe?: number;
   efSearch?: number;
@@ -17,10 +29,21 @@ interface SearchFlags extends CollectionFlags {
 
 export function registerSearch(program: Command): void {
   withCollectionOptions(
-    program.command('search').description('search a collection by meaning').argument('<query>', 'what to look for'),
+    program.command('search').description('search a collection by meaning (vector), by words (bm25), or both (hybrid)').argument('<query>', 'what to look for'),
   )
     .option('-k, --k <n>', 'how many results', intArg(1, 1000), 10)
-    .option('--min-score <x>', 'similarity cutoff from -1 to 1; results below it are dropped, even all of them', floatArg(-1, 1))
+    .option('--offset <n>', 'skip this many results (pagination)', intArg(0, 100_000))
+    .addOption(new Option('--mode <mode>', 'retrievers to use').choices([...SEARCH_MODES]).default('vector'))
+    .option('--weights <list>', 'hybrid: retriever weights, e.g. vector=1,bm25=0.5')
+    .option('--rrf-k <k>', "hybrid: reciprocal rank fusion's k", floatArg(0, 1e6))
+    .addOption(new Option('--fusion <method>', 'hybrid: rrf, or convex (min-max normalized weighted sum)').choices(['rrf', 'convex']))
+    .option('--window <n>', 'hybrid: candidates per retriever before fusing (default 100)', intArg(1, 100_000))
+    .option('--k1 <x>', 'bm25: term-frequency saturation (default 0.9)', floatArg(0, 10))
+    .option('--b <x>', 'bm25: length normalization (default 0.4)', floatArg(0, 1))
+    .option('--rerank', 'rescore the top candidates with a tier-2 model')
+    .option('--rerank-model <id>', 'tier-2 model: an embedding model or a cross-encoder (default bge-small-en-v1.5)')
+    .option('--rerank-top-n <n>', 'candidates tier 2 rescores (default 50)', intArg(1, 10_000))
+    .option('--min-score <x>', 'cutoff on the ranking score (cosine, bm25, fused or rerank by mode); may drop all results', floatArg(-1e9, 1e9))
     .option('--model <id>', "embedding model (must be the collection's own)")
     .option('--filter <json>', 'metadata filter, e.g. \'{"lang":"en","year":{"$gte":2020}}\'')
     .option('--nprobe <n>', 'ivf/ivfpq: lists probed for this query', intArg(1, 1_000_000))
@@ -32,20 +55,22 @@ export function registerSearch(program: Command): void {
       const res = await search(query, {
         ...collectionOptions(o),
         k: o.k,
+        offset: o.offset,
+        mode: o.mode,
+        weights: o.weights,
+        rrfK: o.rrfK,
+        fusion: o.fusion,
+        window: o.window,
+        bm25: o.k1 !== undefined || o.b !== undefined ? { k1: o.k1, b: o.b } : undefined,
+        rerank: o.rerank,
+        rerankModel: o.rerankModel,
+        rerankTopN: o.rerankTopN,
         minScore: o.minScore,
         model: o.model,
         filter: o.filter,
         params: Object.values(params).some((v) => v !== undefined) ? params : undefined,
       });
-      if (o.json) {
-        return printJson({
-          query: res.query,
-          collection: res.collection,
-          model: res.model,
-          queryTruncated: res.queryTruncated,
-          results: res.results,
-        });
-      }
+      if (o.json) return printJson(res);
       if (res.queryTruncated) process.stderr.write('quarry: note: the query is longer than the model reads; only its beginning was used\n');
       if (res.results.length === 0) {
         process.stdout.write(o.minScore !== undefined ? `no results at or above --min-score ${o.minScore}\n` : 'no results\n');

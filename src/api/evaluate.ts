@@ -1,0 +1,207 @@
+/**
+ * `quarry eval`: retrieval quality on a BEIR-format dataset, every mode on the same
+ * collection and queries, with nDCG@k, Recall@100, MRR@k and P@k per mode and latency per
+ * query and per stage. The corpus is ingested into a collection of its own (re-running only
+ * embeds what changed: the store's embedding cache makes unchanged passages free).
+ */
+import { basename, resolve } from 'node:path';
+import type { Embedder } from '../embed/embedder.js';
+import { describeIdentity } from '../embed/identity.js';
+import { InvalidInputError } from '../errors.js';
+import { loadBeirDataset } from '../eval/beir.js';
+import { mean, mrrAtK, ndcgAtK, percentile, precisionAtK, recallAtK } from '../eval/metrics.js';
+import type { Bm25Params } from '../lexical/bm25-index.js';
+import type { FusionMethod } from '../retrieve/fusion.js';
+import { loadReranker, type Reranker } from '../retrieve/rerank.js';
+import { SearchSession, SEARCH_MODES, STAGES, type SearchMode, type Stage } from '../retrieve/session.js';
+import { collectionExists, Collection } from '../store/collection.js';
+import { indexPaths, type IndexProgress } from './index-paths.js';
+import { assertSameModel, loadEmbedder, refOf } from './load-model.js';
+import { dataDirOf, DEFAULT_MODEL, type CollectionOptions } from './options.js';
+
+export interface EvalOptions extends Omit<CollectionOptions, 'collection'> {
+  /** BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv. */
+  dataset: string;
+  split?: string;
+  /** e.g. ['bm25', 'vector', 'hybrid', 'hybrid+rerank'] (default: the first three). */
+  modes?: string[];
+  /** Cut-off of nDCG, MRR and P (default 10); recall is always @100. */
+  k?: number;
+  /** Collection to ingest into and search (default beir-<folder name>). */
+  collection?: string;
+  /** Embedding model for a new collection (default all-MiniLM-L6-v2). */
+  model?: string;
+  /** BEIR's ignore_identical_ids: drop results whose id is the query's id. */
+  ignoreIdenticalIds?: boolean;
+  /** Evaluate only the first N judged queries (quick runs). */
+  limitQueries?: number;
+  weights?: Record<string, number>;
+  rrfK?: number;
+  fusion?: FusionMethod;
+  bm25?: Bm25Params;
+  rerankModel?: string;
+  rerankTopN?: number;
+  embedder?: Embedder;
+  reranker?: Reranker;
+  onProgress?: (p: { stage: 'ingest'; progress: IndexProgress } | { stage: 'queries'; mode: string; done: number; total: number }) => void;
+}
+
+export interface EvalModeResult {
+  mode: string;
+  [metric: `ndcg@${number}` | `mrr@${number}` | `p@${number}` | `recall@${number}`]: number;
+  latencyMs: { p50: number; p99: number };
+  stagesMs: Partial<Record<Stage, { p50: number; p99: number }>>;
+}
+
+export interface EvalReport {
+  dataset: string;
+  split: string;
+  queries: number;
+  collection: string;
+  model: string;
+  documents: number;
+  chunks: number;
+  reranker?: string;
+  settings: Record<string, unknown>;
+  modes: EvalModeResult[];
+}
+
+/** Documents ranked per query: recall@100 needs 100 distinct documents. */
+const DOC_DEPTH = 100;
+/** Chunks asked of each retriever, so that ~100 distinct documents remain after grouping. */
+const CHUNK_DEPTH = 300;
+
+export function parseMode(spec: string): { mode: SearchMode; rerank: boolean } {
+  const [mode, extra, ...rest] = spec.trim().split('+');
+  if (!SEARCH_MODES.includes(mode as SearchMode) || rest.length > 0 || (extra !== undefined && extra !== 'rerank')) {
+    throw new InvalidInputError(`unknown eval mode "${spec}" (use ${SEARCH_MODES.join(', ')}, each optionally +rerank)`, { field: 'modes' });
+  }
+  return { mode: mode as SearchMode, rerank: extra === 'rerank' };
+}
+
+const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
+const r2 = (x: number) => Math.round(x * 100) / 100;
+
+export async function evaluate(opts: EvalOptions): Promise<EvalReport> {
+  const k = opts.k ?? 10;
+  if (!Number.isInteger(k) || k < 1 || k > DOC_DEPTH) throw new InvalidInputError(`k must be an integer from 1 to ${DOC_DEPTH}`, { field: 'k' });
+  const specs = (opts.modes ?? ['bm25', 'vector', 'hybrid']).map((m) => ({ spec: m.trim(), ...parseMode(m) }));
+  if (specs.length === 0) throw new InvalidInputError('no modes to evaluate', { field: 'modes' });
+  const dir = resolve(opts.dataset);
+  const ds = await loadBeirDataset(dir, opts.split ?? 'test');
+  const queries = opts.limitQueries ? ds.queries.slice(0, opts.limitQueries) : ds.queries;
+  const collection = opts.collection ?? `beir-${basename(dir).replace(/[^A-Za-z0-9_-]/g, '-')}`;
+  const dataDir = dataDirOf(opts);
+
+  // Ingest (or catch up): only new or changed passages are embedded.
+  const existed = collectionExists(dataDir, collection);
+  await indexPaths([ds.corpusPath], {
+    dataDir,
+    collection,
+    modelsDir: opts.modelsDir,
+    model: existed ? opts.model : (opts.model ?? DEFAULT_MODEL),
+    embedder: opts.embedder,
+    onProgress: (p) => opts.onProgress?.({ stage: 'ingest', progress: p }),
+  });
+
+  const c = await Collection.open(dataDir, collection, 'read');
+  let embedder: Embedder | undefined;
+  let reranker: Reranker | undefined;
+  try {
+    const stored = c.manifest.model;
+    if (specs.some((s) => s.mode !== 'bm25')) {
+      embedder = opts.embedder ?? (await loadEmbedder(refOf(stored), opts.modelsDir));
+      assertSameModel(collection, stored, embedder.identity);
+    }
+    if (specs.some((s) => s.rerank)) reranker = opts.reranker ?? (await loadReranker(opts.rerankModel, opts.modelsDir));
+    const session = new SearchSession(c, embedder ?? null, reranker ?? null);
+    await session.warm(specs.map((s) => s.mode));
+    const docOf = c.db.liveChunkDocIds();
+    const counts = c.db.counts();
+    const modes: EvalModeResult[] = [];
+    for (const s of specs) {
+      const ndcg: number[] = [];
+      const recall: number[] = [];
+      const mrr: number[] = [];
+      const prec: number[] = [];
+      const total: number[] = [];
+      const stages = new Map<Stage, number[]>();
+      let done = 0;
+      for (const q of queries) {
+        const t0 = performance.now();
+        const { hits, timings } = await session.retrieve(q.text, {
+          mode: s.mode,
+          k: CHUNK_DEPTH,
+          window: CHUNK_DEPTH,
+          rerank: s.rerank,
+          rerankTopN: opts.rerankTopN,
+          weights: opts.weights,
+          rrfK: opts.rrfK,
+          fusion: opts.fusion,
+          bm25: opts.bm25,
+        });
+        total.push(performance.now() - t0);
+        for (const [stage, ms] of Object.entries(timings)) {
+          const arr = stages.get(stage as Stage) ?? [];
+          arr.push(ms);
+          stages.set(stage as Stage, arr);
+        }
+        // A document ranks where its best chunk does (MaxP).
+        const ranked: string[] = [];
+        const seen = new Set<string>();
+        for (const h of hits) {
+          const d = docOf.get(h.id);
+          if (d === undefined || seen.has(d) || (opts.ignoreIdenticalIds && d === q.id)) continue;
+          seen.add(d);
+          ranked.push(d);
+          if (ranked.length === DOC_DEPTH) break;
+        }
+        const rel = ds.qrels.get(q.id)!;
+        ndcg.push(ndcgAtK(ranked, rel, k));
+        recall.push(recallAtK(ranked, rel, DOC_DEPTH));
+        mrr.push(mrrAtK(ranked, rel, k));
+        prec.push(precisionAtK(ranked, rel, k));
+        opts.onProgress?.({ stage: 'queries', mode: s.spec, done: ++done, total: queries.length });
+      }
+      const stagesMs: EvalModeResult['stagesMs'] = {};
+      for (const stage of STAGES) {
+        const arr = stages.get(stage);
+        if (arr) stagesMs[stage] = { p50: r2(percentile(arr, 50)), p99: r2(percentile(arr, 99)) };
+      }
+      modes.push({
+        mode: s.spec,
+        [`ndcg@${k}`]: r4(mean(ndcg)),
+        [`recall@${DOC_DEPTH}`]: r4(mean(recall)),
+        [`mrr@${k}`]: r4(mean(mrr)),
+        [`p@${k}`]: r4(mean(prec)),
+        latencyMs: { p50: r2(percentile(total, 50)), p99: r2(percentile(total, 99)) },
+        stagesMs,
+      } as EvalModeResult);
+    }
+    return {
+      dataset: dir,
+      split: ds.split,
+      queries: queries.length,
+      collection,
+      model: describeIdentity(stored),
+      documents: counts.documents,
+      chunks: counts.chunks,
+      ...(reranker ? { reranker: reranker.description } : {}),
+      settings: {
+        k,
+        chunkDepth: CHUNK_DEPTH,
+        ignoreIdenticalIds: opts.ignoreIdenticalIds ?? false,
+        weights: opts.weights ?? { vector: 1, bm25: 1 },
+        fusion: opts.fusion ?? 'rrf',
+        rrfK: opts.rrfK ?? 60,
+        bm25: { k1: opts.bm25?.k1 ?? 0.9, b: opts.bm25?.b ?? 0.4 },
+        ...(reranker ? { rerankTopN: opts.rerankTopN ?? 50 } : {}),
+      },
+      modes,
+    };
+  } finally {
+    if (embedder && !opts.embedder) await embedder.close();
+    if (reranker && !opts.reranker) await reranker.close();
+    await c.close();
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * Tier 2: rescoring the top N candidates with a stronger model. Two kinds, one interface:
+ *
+ *  - EmbeddingReranker: a second (larger) embedding model, cosine between the query and each
+ *    candidate, embedded on the fly. Candidate vectors are cached by content hash, so a
+ *    passage that comes back for many queries is embedded once.
+ *  - CrossEncoderReranker: a cross-encoder reads (query, passage) together and gives one
+ *    logit; the score is its sigmoid (0..1).
+ *
+ * Which model is a reference like any other (`bge-small-en-v1.5`, `ms-marco-MiniLM-L-6-v2`),
+ * resolved and sha256-verified by src/embed/models before it is loaded.
+ */
+import { availableParallelism } from 'node:os';
+import * as ort from 'onnxruntime-node';
+import type { Embedder } from '../embed/embedder.js';
+import { describeIdentity } from '../embed/identity.js';
+import { resolveModel } from '../embed/models/index.js';
+import { OnnxEmbedder } from '../embed/onnx-embedder.js';
+import { ModelTokenizer } from '../embed/tokenizer.js';
+
+export interface RerankCandidate {
+  id: number;
+  text: string;
+  /** Content hash of `text` (the embedding cache key). */
+  hash: string;
+}
+
+export interface Reranker {
+  /** "<model id>:<variant>" with what kind of tier 2 it is. */
+  readonly description: string;
+  /** One score per candidate, in order; higher is better. */
+  score(query: string, candidates: readonly RerankCandidate[]): Promise<number[]>;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_RERANK_TOP_N = 50;
+/** The tier-2 model used when none is named. */
+export const DEFAULT_RERANK_MODEL = 'BAAI/bge-small-en-v1.5';
+const CACHE_MAX = 50_000;
+
+export class EmbeddingReranker implements Reranker {
+  private readonly cache = new Map<string, Float32Array>();
+
+  constructor(
+    private readonly embedder: Embedder,
+    private readonly owned = false,
+  ) {}
+
+  get description(): string {
+    return `embedding ${describeIdentity(this.embedder.identity)}`;
+  }
+
+  /** How many candidate vectors are cached (for tests and metrics). */
+  get cached(): number {
+    return this.cache.size;
+  }
+
+  async score(query: string, candidates: readonly RerankCandidate[]): Promise<number[]> {
+    const seen = new Set<string>();
+    const missing = candidates.filter((c) => !this.cache.has(c.hash) && !seen.has(c.hash) && seen.add(c.hash));
+    const q = await this.embedder.embedQuery(query);
+    const fresh = missing.length > 0 ? await this.embedder.embed(missing.map((c) => c.text)) : [];
+    missing.forEach((c, i) => this.remember(c.hash, fresh[i]));
+    return candidates.map((c) => {
+      const v = this.cache.get(c.hash)!;
+      let s = 0;
+      for (let j = 0; j < v.length; j++) s += q[j] * v[j];
+      return s;
+    });
+  }
+
+  private remember(hash: string, v: Float32Array): void {
+    // insertion-ordered Map: evict the oldest when full
+    if (this.cache.size >= CACHE_MAX) this.cache.delete(this.cache.keys().next().value as string);
+    this.cache.set(hash, v);
+  }
+
+  async close(): Promise<void> {
+    if (this.owned) await this.embedder.close();
+  }
+}
+
+export class CrossEncoderReranker implements Reranker {
+  private constructor(
+    readonly description: string,
+    private readonly tokenizer: ModelTokenizer,
+    private readonly session: ort.InferenceSession,
+    private readonly batchSize: number,
+  ) {}
+
+  static async load(ref: string, modelsDir?: string): Promise<CrossEncoderReranker> {
+    const model = await resolveModel(ref, { modelsDir });
+    const tokenizer = await ModelTokenizer.load(model.tokenizerPath, model.spec.maxSeqLength);
+    const session = await ort.InferenceSession.create(model.weightsPath, {
+      intraOpNumThreads: availableParallelism(),
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+    });
+    return new CrossEncoderReranker(`cross-encoder ${model.spec.id}:${model.variant}`, tokenizer, session, 16);
+  }
+
+  async score(query: string, candidates: readonly RerankCandidate[]): Promise<number[]> {
+    const out: number[] = [];
+    for (let start = 0; start < candidates.length; start += this.batchSize) {
+      const batch = candidates.slice(start, start + this.batchSize).map((c) => this.tokenizer.encodeForModel(query, c.text));
+      const len = Math.max(...batch.map((e) => e.ids.length));
+      const n = batch.length;
+      const ids = new BigInt64Array(n * len);
+      const mask = new BigInt64Array(n * len);
+      const types = new BigInt64Array(n * len);
+      batch.forEach((e, b) => {
+        e.ids.forEach((id, t) => {
+          ids[b * len + t] = BigInt(id);
+          mask[b * len + t] = 1n;
+          types[b * len + t] = BigInt(e.typeIds[t] ?? 0);
+        });
+      });
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const name of this.session.inputNames) {
+        const data = name === 'input_ids' ? ids : name === 'attention_mask' ? mask : name === 'token_type_ids' ? types : null;
+        if (data === null) throw new Error(`cross-encoder input "${name}" is not one quarry knows how to feed`);
+        feeds[name] = new ort.Tensor('int64', data, [n, len]);
+      }
+      const result = await this.session.run(feeds);
+      const logits = result[this.session.outputNames[0]].data as Float32Array;
+      // one logit per pair ([n, 1]); the sigmoid maps it to 0..1
+      for (let b = 0; b < n; b++) out.push(1 / (1 + Math.exp(-logits[b])));
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** Loads the tier-2 model named by `ref`: a cross-encoder or an embedding model, by its manifest kind. */
+export async function loadReranker(ref: string = DEFAULT_RERANK_MODEL, modelsDir?: string): Promise<Reranker> {
+  const model = await resolveModel(ref, { modelsDir });
+  if (model.spec.kind === 'cross-encoder') return CrossEncoderReranker.load(ref, modelsDir);
+  return new EmbeddingReranker(await OnnxEmbedder.load(model), true);
+}

@@ -1,0 +1,195 @@
+/**
+ * One core retrieval call that every adapter uses (the search verb, the evaluation harness,
+ * the HTTP server): the query goes through the retrievers the mode names, their windows are
+ * fused, tier 2 may rescore the top N, the cutoff applies, then the page is cut.
+ *
+ *   vector  cosine similarity from the vector index (exact or ANN)
+ *   bm25    BM25 over the analyzed chunk text (title + text)
+ *   hybrid  both, each contributing a window of max(window, offset + k) candidates, fused
+ *           by weighted RRF (default) or convex min-max fusion
+ *
+ * The cutoff (minScore) applies to the score a result is ranked by: the cosine in vector
+ * mode, the BM25 score in bm25 mode, the fused score in hybrid mode, and the tier-2 score
+ * when rerank is on. Nothing passing means an empty list, never a padded one.
+ */
+import type { Embedder } from '../embed/embedder.js';
+import { InvalidInputError } from '../errors.js';
+import type { SearchParams } from '../index/vector-index.js';
+import { analyze, wholeQueryIdentifier } from '../lexical/analyzer.js';
+import type { Bm25Index, Bm25Params } from '../lexical/bm25-index.js';
+import { CollectionSearcher } from '../store/collection-index.js';
+import { lexicalText, openLexicalIndex } from '../store/collection-lexical.js';
+import type { Collection } from '../store/collection.js';
+import { convexFuse, DEFAULT_RRF_K, rrfFuse, type FusionMethod, type RankedList } from './fusion.js';
+import { DEFAULT_RERANK_TOP_N, type Reranker } from './rerank.js';
+
+export const SEARCH_MODES = ['vector', 'bm25', 'hybrid'] as const;
+export type SearchMode = (typeof SEARCH_MODES)[number];
+export const DEFAULT_WINDOW = 100;
+export const STAGES = ['embed', 'ann', 'bm25', 'fuse', 'rerank'] as const;
+export type Stage = (typeof STAGES)[number];
+
+export interface RetrieveOptions {
+  mode?: SearchMode;
+  /** Results per page (default 10). */
+  k?: number;
+  /** Results to skip (default 0). */
+  offset?: number;
+  /** Drop results whose ranking score is below this (see the module comment). */
+  minScore?: number;
+  /** Live chunk ids a metadata filter allows (undefined: all). */
+  allowed?: number[];
+  /** Vector index knobs per query. */
+  params?: SearchParams;
+  bm25?: Bm25Params;
+  fusion?: FusionMethod;
+  rrfK?: number;
+  /** Per retriever weight ("vector", "bm25"), default 1 each. */
+  weights?: Record<string, number>;
+  /** Candidates each retriever contributes before fusing (at least offset + k). */
+  window?: number;
+  /** Rescore the top `rerankTopN` with the session's tier-2 model. */
+  rerank?: boolean;
+  rerankTopN?: number;
+}
+
+export interface RetrievedHit {
+  id: number;
+  score: number;
+  /** Each tier's score; null where the chunk was not in that tier's window (or the tier did not run). */
+  scores: { vector: number | null; bm25: number | null; fused: number | null; rerank: number | null };
+}
+
+export interface Retrieved {
+  hits: RetrievedHit[];
+  /** Milliseconds per stage that ran. */
+  timings: Partial<Record<Stage, number>>;
+  /** Candidates before the cutoff and the page cut. */
+  candidates: number;
+}
+
+function positiveInt(name: string, v: number | undefined, fallback: number, min = 1): number {
+  const x = v ?? fallback;
+  if (!Number.isInteger(x) || x < min) throw new InvalidInputError(`${name} must be an integer ≥ ${min}, got ${String(v)}`, { field: name });
+  return x;
+}
+
+export class SearchSession {
+  private vector: CollectionSearcher | null = null;
+  private lexical: Bm25Index | null = null;
+
+  constructor(
+    readonly collection: Collection,
+    /** The collection's own model (checked by the caller); needed for vector and hybrid. */
+    private readonly embedder: Embedder | null,
+    private readonly reranker: Reranker | null = null,
+  ) {}
+
+  private async vectorSearcher(): Promise<CollectionSearcher> {
+    this.vector ??= await CollectionSearcher.open(this.collection);
+    return this.vector;
+  }
+
+  private async lexicalIndex(): Promise<Bm25Index> {
+    this.lexical ??= (await openLexicalIndex(this.collection)).index;
+    return this.lexical;
+  }
+
+  /** Loads the indexes the modes need now, so a first query pays no load time. */
+  async warm(modes: readonly SearchMode[]): Promise<void> {
+    if (modes.some((m) => m !== 'bm25')) await this.vectorSearcher();
+    if (modes.some((m) => m !== 'vector')) await this.lexicalIndex();
+  }
+
+  async retrieve(query: string, opts: RetrieveOptions = {}): Promise<Retrieved> {
+    const mode = opts.mode ?? 'vector';
+    if (!SEARCH_MODES.includes(mode)) throw new InvalidInputError(`mode must be one of ${SEARCH_MODES.join(', ')}, got "${String(mode)}"`, { field: 'mode' });
+    const k = positiveInt('k', opts.k, 10);
+    const offset = positiveInt('offset', opts.offset, 0, 0);
+    const page = offset + k;
+    const window = mode === 'hybrid' ? Math.max(positiveInt('window', opts.window, DEFAULT_WINDOW), page) : page;
+    const rerankN = opts.rerank ? Math.max(positiveInt('rerankTopN', opts.rerankTopN, DEFAULT_RERANK_TOP_N), page) : 0;
+    if (opts.rerank && this.reranker === null) {
+      throw new InvalidInputError('rerank was asked for but this search has no tier-2 model loaded', { field: 'rerank' });
+    }
+    const timings: Partial<Record<Stage, number>> = {};
+    const time = async <T>(stage: Stage, f: () => T | Promise<T>): Promise<T> => {
+      const t0 = performance.now();
+      const out = await f();
+      timings[stage] = (timings[stage] ?? 0) + (performance.now() - t0);
+      return out;
+    };
+    const allowed = opts.allowed;
+    if (allowed && allowed.length === 0) return { hits: [], timings, candidates: 0 };
+    // a single-retriever mode needs its window to cover the rerank pool too
+    const fetch = mode === 'hybrid' ? Math.max(window, rerankN) : Math.max(page, rerankN);
+
+    const lists: RankedList[] = [];
+    if (mode !== 'bm25') {
+      if (this.embedder === null) throw new InvalidInputError(`${mode} search needs the collection's embedding model`, { field: 'mode' });
+      const qv = await time('embed', () => this.embedder!.embedQuery(query));
+      const searcher = await this.vectorSearcher();
+      const hits = await time('ann', () => (allowed ? searcher.searchWithin(qv, fetch, allowed, opts.params) : searcher.search(qv, fetch, opts.params)));
+      lists.push({ name: 'vector', hits });
+    }
+    let lexical: Bm25Index | null = null;
+    if (mode !== 'vector') {
+      lexical = await this.lexicalIndex();
+      const terms = analyze(query);
+      const allowSet = allowed ? new Set(allowed) : undefined;
+      lists.push({ name: 'bm25', hits: await time('bm25', () => lexical!.search(terms, fetch, opts.bm25, allowSet)) });
+    }
+
+    let ranked: RetrievedHit[];
+    if (mode === 'hybrid') {
+      ranked = await time('fuse', () => {
+        const fused = opts.fusion === 'convex' ? convexFuse(lists, { weights: opts.weights }) : rrfFuse(lists, { k: opts.rrfK ?? DEFAULT_RRF_K, weights: opts.weights });
+        const hits = fused.map((f) => ({
+          id: f.id,
+          score: f.score,
+          scores: { vector: f.from.vector?.score ?? null, bm25: f.from.bm25?.score ?? null, fused: f.score, rerank: null },
+        }));
+        return pinIdentifierMatches(query, hits, lexical!);
+      });
+    } else {
+      ranked = lists[0].hits.map((h) => ({
+        id: h.id,
+        score: h.score,
+        scores: { vector: mode === 'vector' ? h.score : null, bm25: mode === 'bm25' ? h.score : null, fused: null, rerank: null },
+      }));
+    }
+
+    if (opts.rerank && ranked.length > 0) {
+      const pool = ranked.slice(0, rerankN);
+      const rows = new Map(this.collection.db.chunkTexts(pool.map((h) => h.id)).map((r) => [r.id, r]));
+      const candidates = pool.filter((h) => rows.has(h.id)).map((h) => {
+        const r = rows.get(h.id)!;
+        return { id: h.id, text: lexicalText(r.title, r.text), hash: r.text_hash };
+      });
+      const scores = await time('rerank', () => this.reranker!.score(query, candidates));
+      const byId = new Map(candidates.map((c, i) => [c.id, scores[i]]));
+      const reranked = pool
+        .filter((h) => byId.has(h.id))
+        .map((h, i) => ({ h: { ...h, score: byId.get(h.id)!, scores: { ...h.scores, rerank: byId.get(h.id)! } }, i }))
+        .sort((a, b) => b.h.score - a.h.score || a.i - b.i)
+        .map((x) => x.h);
+      // Beyond the pool, results keep their first-stage order (rerank score null). A cutoff
+      // is on the tier-2 score, which they do not have: with one, they are dropped.
+      ranked = opts.minScore === undefined ? [...reranked, ...ranked.slice(rerankN)] : reranked;
+    }
+
+    const candidates = ranked.length;
+    if (opts.minScore !== undefined) ranked = ranked.filter((h) => h.score >= opts.minScore!);
+    return { hits: ranked.slice(offset, page), timings, candidates };
+  }
+}
+
+/** A whole-query identifier: chunks holding it exactly go first, in their fused order. */
+function pinIdentifierMatches(query: string, hits: RetrievedHit[], lexical: Bm25Index): RetrievedHit[] {
+  const term = wholeQueryIdentifier(query);
+  if (term === null) return hits;
+  const holders = lexical.docsWithTerm(term);
+  if (holders.size === 0) return hits;
+  const first = hits.filter((h) => holders.has(h.id));
+  return first.length === 0 ? hits : [...first, ...hits.filter((h) => !holders.has(h.id))];
+}

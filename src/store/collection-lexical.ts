@@ -1,0 +1,108 @@
+/**
+ * The collection's BM25 index, kept in step with its generations the way its vector index
+ * is (collection-index.ts): after every write the saved index catches up with the chunks
+ * that became live and drops those that left; a reader loads it and catches up with writes
+ * committed since. The file is derived data (rebuilt from the stored chunk text when missing,
+ * damaged, or analyzed by another analyzer version).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { IndexFileError, readIndexFile, writeIndexFile } from '../index/index-file.js';
+import { analyze, ANALYZER_VERSION } from '../lexical/analyzer.js';
+import { Bm25Index } from '../lexical/bm25-index.js';
+import type { Collection } from './collection.js';
+
+export interface LexicalState {
+  analyzer: string;
+  /** Generation whose live set the saved file holds. */
+  generation: number;
+  documents: number;
+  terms: number;
+  builtAt: string;
+}
+
+const TEXT_BLOCK = 2048;
+
+export function lexicalFile(c: Collection): string {
+  return join(c.paths.indexes, 'bm25.qlex');
+}
+
+export function readLexicalState(c: Collection): LexicalState | null {
+  const raw = c.db.getState('bm25');
+  return raw ? (JSON.parse(raw) as LexicalState) : null;
+}
+
+/** What a chunk is searchable by: its document's title (BEIR corpora have one) and its text. */
+export function lexicalText(title: string | null, text: string): string {
+  return title ? `${title}\n${text}` : text;
+}
+
+async function addChunks(c: Collection, index: Bm25Index, ids: number[]): Promise<void> {
+  for (let i = 0; i < ids.length; i += TEXT_BLOCK) {
+    for (const r of c.db.chunkTexts(ids.slice(i, i + TEXT_BLOCK))) index.add(r.id, analyze(lexicalText(r.title, r.text)));
+    // let timers and I/O run between blocks on big collections
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+async function loadSaved(c: Collection, state: LexicalState | null): Promise<Bm25Index | null> {
+  const file = lexicalFile(c);
+  if (!state || state.analyzer !== ANALYZER_VERSION || !existsSync(file)) return null;
+  // A writer replaces the file by rename; a read that straddled the swap fails its checksum
+  // and the second one reads the new file whole.
+  const read = () => readIndexFile(file, 'bm25');
+  const { payload } = await read().catch((e: unknown) => {
+    if (e instanceof IndexFileError) return read();
+    throw e;
+  });
+  return Bm25Index.deserialize(payload);
+}
+
+/** Brings the saved BM25 index in step with the live set (incremental when it can be). */
+export async function updateLexicalIndex(c: Collection, opts: { rebuild?: boolean } = {}): Promise<LexicalState> {
+  const head = c.db.head();
+  const prev = readLexicalState(c);
+  let index = opts.rebuild ? null : await loadSaved(c, prev).catch(() => null);
+  if (index && prev) {
+    const { added, removed } = c.db.changesSince(prev.generation);
+    index.remove(removed);
+    await addChunks(
+      c,
+      index,
+      added.map((r) => r.id),
+    );
+  } else {
+    index = new Bm25Index();
+    await addChunks(
+      c,
+      index,
+      c.db.liveVectorRefs().map((r) => r.id),
+    );
+  }
+  const { params, parts } = index.serialize();
+  await writeIndexFile(lexicalFile(c), { type: 'bm25', dims: 0, count: index.size, params: { ...params, analyzer: ANALYZER_VERSION } }, parts);
+  const state: LexicalState = { analyzer: ANALYZER_VERSION, generation: head, documents: index.size, terms: index.vocabularySize, builtAt: new Date().toISOString() };
+  c.db.transaction(() => c.db.setState('bm25', JSON.stringify(state)));
+  return state;
+}
+
+/**
+ * The BM25 index for one query session: the saved one caught up with later writes, or (for
+ * a collection written before it had one) built in memory from the stored chunk text.
+ */
+export async function openLexicalIndex(c: Collection): Promise<{ index: Bm25Index; generation: number }> {
+  const state = readLexicalState(c);
+  const saved = await loadSaved(c, state);
+  const { generation, added, removed, live } = c.db.snapshot(() => ({
+    generation: c.db.head(),
+    ...(saved && state ? { ...c.db.changesSince(state.generation), live: null } : { added: [], removed: [], live: c.db.liveVectorRefs() }),
+  }));
+  const index = saved ?? new Bm25Index();
+  index.remove(removed);
+  await addChunks(
+    c,
+    index,
+    (live ?? added).map((r) => r.id),
+  );
+  return { index, generation };
+}

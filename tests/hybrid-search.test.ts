@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { deleteDocuments } from '../src/api/delete-documents.js';
+import { indexPaths } from '../src/api/index-paths.js';
+import { search, type SearchOptions } from '../src/api/search.js';
+import { rollback, versions } from '../src/api/versions.js';
+import { EmbeddingReranker } from '../src/retrieve/rerank.js';
+import { runCli } from './support/cli.js';
+import { modelsDir, tempDir } from './support/env.js';
+import { closeEmbedders, sharedEmbedder } from './support/model.js';
+
+let dir: { path: string; cleanup: () => Promise<void> };
+let corpusDir: string;
+const TARGET = 'order-42';
+
+/**
+ * Thirty short order notes, each with its own order id, and one long note about staffing
+ * that mentions ORD-2024-00042 once: a vector search for the id finds the short notes with
+ * look-alike ids first, BM25 finds the one document that has it.
+ */
+function corpus(): string {
+  const lines: string[] = [];
+  const places = ['Hamburg', 'Rotterdam', 'Antwerp', 'Gdansk', 'Le Havre'];
+  for (let i = 1; i <= 30; i++) {
+    const id = `ORD-2024-${String(i).padStart(5, '0')}`;
+    lines.push(
+      JSON.stringify({
+        _id: `order-${i}`,
+        text: `Order ${id}: the parcel was delayed at the ${places[i % 5]} warehouse and the customer asked for a refund.`,
+        metadata: { region: i % 2 === 0 ? 'north' : 'south' },
+      }),
+    );
+  }
+  lines.push(
+    JSON.stringify({
+      _id: TARGET,
+      text:
+        'Staffing review for the night shift. Forklift certification, overtime rules and the rota for the winter peak ' +
+        'were discussed at length; the team agreed to hire four temporary pickers and to move the safety briefing to ' +
+        'Monday mornings. One open item from the previous review, ORD-2024-00042, is still waiting for a signature from ' +
+        'the regional manager. Canteen hours stay the same and the parking lot will be resurfaced in spring.',
+      metadata: { region: 'north' },
+    }),
+  );
+  return lines.join('\n') + '\n';
+}
+
+before(async () => {
+  dir = await tempDir();
+  corpusDir = join(dir.path, 'beir');
+  await mkdir(join(corpusDir, 'qrels'), { recursive: true });
+  await writeFile(join(corpusDir, 'corpus.jsonl'), corpus());
+  await indexPaths([join(corpusDir, 'corpus.jsonl')], { dataDir: dir.path, modelsDir: modelsDir(), embedder: await sharedEmbedder() });
+});
+after(async () => {
+  await closeEmbedders();
+  await dir.cleanup();
+});
+
+async function run(query: string, opts: SearchOptions = {}) {
+  return search(query, { dataDir: dir.path, modelsDir: modelsDir(), embedder: await sharedEmbedder(), ...opts });
+}
+
+test('an identifier query: vector search alone misses it, bm25 and hybrid find its one document first', async () => {
+  const vector = await run('ORD-2024-00042', { mode: 'vector', k: 5 });
+  assert.notEqual(vector.results[0].docId, TARGET, 'premise: vector search alone must miss it');
+  const bm25 = await run('ORD-2024-00042', { mode: 'bm25', k: 5 });
+  assert.equal(bm25.results[0].docId, TARGET);
+  assert.equal(bm25.results[0].scores.vector, null);
+  assert.ok(bm25.results[0].scores.bm25! > 0);
+  const hybrid = await run('ORD-2024-00042', { mode: 'hybrid', k: 5 });
+  assert.equal(hybrid.results[0].docId, TARGET);
+  assert.equal(hybrid.mode, 'hybrid');
+  for (const r of hybrid.results) {
+    assert.ok(r.scores.fused! > 0);
+    assert.ok(r.scores.vector !== null || r.scores.bm25 !== null);
+  }
+  assert.ok(hybrid.stagesMs.embed! >= 0 && hybrid.stagesMs.bm25! >= 0 && hybrid.stagesMs.fuse! >= 0);
+});
+
+test('hybrid pagination: pages cut from one fused list, ranks continue', async () => {
+  const all = await run('parcel delayed at the warehouse', { mode: 'hybrid', k: 12 });
+  const p1 = await run('parcel delayed at the warehouse', { mode: 'hybrid', k: 6 });
+  const p2 = await run('parcel delayed at the warehouse', { mode: 'hybrid', k: 6, offset: 6 });
+  assert.equal(all.results.length, 12);
+  assert.deepEqual(
+    [...p1.results, ...p2.results].map((r) => [r.rank, r.chunkId, r.score]),
+    all.results.map((r) => [r.rank, r.chunkId, r.score]),
+  );
+  assert.equal(p2.results[0].rank, 7);
+  // weights change the fused order: all weight on bm25 gives bm25's order
+  const bm25Only = await run('parcel delayed at the warehouse', { mode: 'hybrid', k: 5, weights: 'vector=0,bm25=1' });
+  const bm25 = await run('parcel delayed at the warehouse', { mode: 'bm25', k: 5 });
+  assert.deepEqual(
+    bm25Only.results.map((r) => r.chunkId),
+    bm25.results.map((r) => r.chunkId),
+  );
+});
+
+test('the cutoff applies to the ranking score of each mode and may return nothing', async () => {
+  assert.deepEqual((await run('parcel refund', { mode: 'vector', minScore: 0.999 })).results, []);
+  assert.deepEqual((await run('parcel refund', { mode: 'bm25', minScore: 1e6 })).results, []);
+  // RRF scores are at most Σw/(k+1): 2/61 here
+  assert.deepEqual((await run('parcel refund', { mode: 'hybrid', minScore: 2 / 61 + 1e-9 })).results, []);
+  const some = await run('parcel refund', { mode: 'vector', minScore: 0.2 });
+  assert.ok(some.results.length > 0 && some.results.every((r) => r.score >= 0.2));
+  assert.deepEqual((await run('zzzqqq', { mode: 'bm25' })).results, []);
+});
+
+test('metadata filters apply to bm25 and hybrid too', async () => {
+  for (const mode of ['bm25', 'hybrid'] as const) {
+    const res = await run('parcel refund warehouse', { mode, k: 20, filter: { region: 'north' } });
+    assert.ok(res.results.length > 0);
+    for (const r of res.results) assert.equal(r.metadata.region, 'north', mode);
+  }
+});
+
+test('tier 2: an embedding reranker rescored the top N, its scores on every result, candidates cached by content', async () => {
+  const reranker = new EmbeddingReranker(await sharedEmbedder());
+  const res = await run('refund for a delayed parcel', { mode: 'hybrid', k: 5, rerank: true, reranker, rerankTopN: 10 });
+  assert.equal(res.results.length, 5);
+  assert.match(res.reranker!, /^embedding sentence-transformers\/all-MiniLM-L6-v2/);
+  for (let i = 0; i < res.results.length; i++) {
+    const r = res.results[i];
+    assert.equal(r.score, r.scores.rerank);
+    if (i > 0) assert.ok(res.results[i - 1].score >= r.score);
+    // same model as the first tier and no title: the tier-2 cosine is the vector score
+    if (r.scores.vector !== null) assert.ok(Math.abs(r.scores.rerank! - r.scores.vector) < 1e-4);
+  }
+  const cached = reranker.cached;
+  assert.ok(cached >= 10);
+  await run('refund for a delayed parcel', { mode: 'hybrid', k: 5, rerank: true, reranker, rerankTopN: 10 });
+  assert.equal(reranker.cached, cached);
+  await assert.rejects(run('x', { mode: 'bm25', rerank: true, rerankModel: 'no-such-model' }), /unknown model|no-such-model/i);
+});
+
+test('the BM25 index follows deletes and rollback', async () => {
+  await deleteDocuments([TARGET], { dataDir: dir.path });
+  const gone = await run('ORD-2024-00042', { mode: 'bm25', k: 50 });
+  assert.ok(!gone.results.some((r) => r.docId === TARGET));
+  const v = await versions({ dataDir: dir.path });
+  const current = v.find((x) => x.current)!;
+  await rollback(current.version - 1, { dataDir: dir.path });
+  const back = await run('ORD-2024-00042', { mode: 'bm25', k: 1 });
+  assert.equal(back.results[0].docId, TARGET);
+});
+
+test('quarry search --mode hybrid and quarry eval from the command line', async () => {
+  const s = await runCli(['search', 'ORD-2024-00042', '--mode', 'hybrid', '--weights', 'vector=1,bm25=1', '--rrf-k', '60', '--json', '--data', dir.path]);
+  assert.equal(s.code, 0, s.stderr);
+  const res = JSON.parse(s.stdout) as { mode: string; results: Array<{ docId: string; scores: Record<string, number | null> }> };
+  assert.equal(res.mode, 'hybrid');
+  assert.equal(res.results[0].docId, TARGET);
+  assert.deepEqual(Object.keys(res.results[0].scores).sort(), ['bm25', 'fused', 'rerank', 'vector']);
+  const bad = await runCli(['search', 'x', '--mode', 'hybrid', '--weights', 'vectr=1', '--data', dir.path]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /unknown retriever "vectr"/);
+
+  await writeFile(join(corpusDir, 'queries.jsonl'), ['ORD-2024-00042', 'ORD-2024-00007', 'ORD-2024-00019'].map((t, i) => JSON.stringify({ _id: `q${i}`, text: t })).join('\n') + '\n');
+  await writeFile(join(corpusDir, 'qrels', 'test.tsv'), 'query-id\tcorpus-id\tscore\nq0\torder-42\t1\nq1\torder-7\t1\nq2\torder-19\t1\n');
+  const e = await runCli(['eval', '--dataset', corpusDir, '--modes', 'bm25,vector,hybrid', '--json', '--data', dir.path, '--collection', 'default']);
+  assert.equal(e.code, 0, e.stderr);
+  const report = JSON.parse(e.stdout) as { queries: number; modes: Array<Record<string, number> & { mode: string; latencyMs: { p50: number; p99: number } }> };
+  assert.equal(report.queries, 3);
+  assert.deepEqual(
+    report.modes.map((m) => m.mode),
+    ['bm25', 'vector', 'hybrid'],
+  );
+  const bm25 = report.modes[0];
+  assert.equal(bm25['ndcg@10'], 1);
+  assert.equal(bm25['mrr@10'], 1);
+  assert.equal(bm25['recall@100'], 1);
+  assert.ok(Math.abs(bm25['p@10'] - 0.1) < 1e-9);
+  assert.equal(report.modes[2]['ndcg@10'], 1);
+  for (const m of report.modes) {
+    assert.ok(m['ndcg@10'] >= 0 && m['ndcg@10'] <= 1);
+    assert.ok(m.latencyMs.p50 > 0 && m.latencyMs.p99 >= m.latencyMs.p50);
+  }
+});
