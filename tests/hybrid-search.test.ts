@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { deleteDocuments } from '../src/api/delete-documents.js';
 import { indexPaths } from '../src/api/index-paths.js';
 import { search, type SearchOptions } from '../src/api/search.js';
-import { rollback, versions } from '../src/api/versions.js';
+import { check } from '../src/api/check.js';
+import { info } from '../src/api/info.js';
+import { compact, rollback, versions } from '../src/api/versions.js';
+import { isQuarryError } from '../src/errors.js';
 import { EmbeddingReranker } from '../src/retrieve/rerank.js';
 import { runCli } from './support/cli.js';
 import { modelsDir, tempDir } from './support/env.js';
@@ -178,4 +181,20 @@ test('quarry search --mode hybrid and quarry eval from the command line', async 
     assert.ok(m['ndcg@10'] >= 0 && m['ndcg@10'] <= 1);
     assert.ok(m.latencyMs.p50 > 0 && m.latencyMs.p99 >= m.latencyMs.p50);
   }
+});
+
+test('a damaged BM25 file fails quarry check and bm25 search loudly; compact rebuilds it', async () => {
+  const file = join(dir.path, 'default', 'indexes', 'bm25.qlex');
+  const bytes = await readFile(file);
+  bytes[bytes.length - 5] ^= 0xff;
+  await writeFile(file, bytes);
+  const report = await check({ dataDir: dir.path });
+  assert.equal(report.ok, false);
+  assert.ok(report.problems.some((p) => /lexical index .*bm25\.qlex/.test(p)), report.problems.join('\n'));
+  await assert.rejects(run('ORD-2024-00042', { mode: 'bm25' }), (e) => isQuarryError(e) && e.category === 'integrity');
+  await compact({ dataDir: dir.path });
+  assert.equal((await check({ dataDir: dir.path })).ok, true);
+  assert.equal((await run('ORD-2024-00042', { mode: 'bm25', k: 1 })).results[0].docId, TARGET);
+  const i = await info({ dataDir: dir.path });
+  assert.equal(i.lexical!.documents, i.chunks);
 });

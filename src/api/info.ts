@@ -1,6 +1,7 @@
 import type { ModelIdentity } from '../embed/identity.js';
 import { Collection } from '../store/collection.js';
 import { DEFAULT_RECALL_FLOOR, readAnnState, type AnnState } from '../store/collection-index.js';
+import { readLexicalState, type LexicalState } from '../store/collection-lexical.js';
 import type { ChunkingSettings, IndexSettings } from '../store/manifest.js';
 import { collectionOf, dataDirOf, type CollectionOptions } from './options.js';
 
@@ -16,6 +17,8 @@ export interface CollectionInfo {
   index: IndexSettings & { vectors: number };
   /** The approximate index as built: type, params, measured recall@10, cold-start fallback. */
   ann: AnnState & { recallFloor: number };
+  /** The BM25 index as last saved (null until a write built it; search then builds it in memory). */
+  lexical: LexicalState | null;
   /** The current version. */
   version: number;
   disk: { totalBytes: number; vectorBytes: number; metadataBytes: number };
@@ -54,6 +57,7 @@ export async function info(opts: CollectionOptions = {}): Promise<CollectionInfo
         }),
         recallFloor: m.index.recallFloor ?? DEFAULT_RECALL_FLOOR,
       },
+      lexical: readLexicalState(c),
       version: c.db.head(),
       disk: { totalBytes: disk.total, vectorBytes: disk.vectors, metadataBytes: disk.metadata },
     };

@@ -176,6 +176,8 @@ export class SearchSession {
       // Beyond the pool, results keep their first-stage order (rerank score null). A cutoff
       // is on the tier-2 score, which they do not have: with one, they are dropped.
       ranked = opts.minScore === undefined ? [...reranked, ...ranked.slice(rerankN)] : reranked;
+      // an exact identifier match stays first whatever tier 2 thinks of it
+      if (mode === 'hybrid') ranked = pinIdentifierMatches(query, ranked, lexical!);
     }
 
     const candidates = ranked.length;

@@ -1,4 +1,7 @@
 import { existsSync } from 'node:fs';
+import { readIndexFile } from '../index/index-file.js';
+import { Bm25Index } from '../lexical/bm25-index.js';
+import { lexicalFile } from './collection-lexical.js';
 import { join } from 'node:path';
 import { isQuarryError } from '../errors.js';
 import type { Collection } from './collection.js';
@@ -80,6 +83,16 @@ export async function checkCollection(c: Collection): Promise<CheckReport> {
     if (!Number.isFinite(norm) || Math.abs(norm - 1) > 1e-3) badVectors++;
   }
   if (badVectors > 0) problems.push(`${badVectors} live vectors are not finite unit vectors`);
+  // The BM25 file is derived data, but a damaged one must fail loudly, never answer wrongly.
+  const lexical = lexicalFile(c);
+  if (existsSync(lexical)) {
+    try {
+      const { payload } = await readIndexFile(lexical, 'bm25');
+      Bm25Index.deserialize(payload);
+    } catch (e) {
+      problems.push(`lexical index ${lexical}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
   const notes: string[] = [];
   if (c.db.pendingGeneration() !== undefined) {
     notes.push('a write is in progress or was interrupted; what it committed is live, its version is sealed when it ends or on the next write');
