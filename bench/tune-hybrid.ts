@@ -21,7 +21,11 @@ import { REPO_ROOT, SHARED_DIR } from './support.js';
 const DEPTH = 300;
 
 interface Setting {
-  fusion: 'rrf' | 'convex';
+  /** chunk: fuse chunk lists, documents by their best fused chunk; document: each list collapsed to documents (best chunk) first. */
+  level: 'chunk' | 'document';
+  fusion: 'rrf' | 'convex' | 'convex-tmm';
+  /** Candidates per retriever fused (the lists hold DEPTH). */
+  window: number;
   rrfK?: number;
   weights: { vector: number; bm25: number };
   bm25: { k1: number; b: number };
@@ -47,12 +51,42 @@ async function main(): Promise<void> {
     for (const p of bm25Params) lex.get(JSON.stringify(p))!.push({ name: 'bm25', hits: (await session.retrieve(q.text, { mode: 'bm25', k: DEPTH, bm25: p })).hits });
   }
   const settings: Setting[] = [];
-  for (const bm25 of bm25Params) {
-    for (const rrfK of [10, 20, 40, 60, 100]) {
-      for (const wv of [0.5, 0.75, 1, 1.25, 1.5, 2]) settings.push({ fusion: 'rrf', rrfK, weights: { vector: wv, bm25: 1 }, bm25 });
+  for (const level of ['chunk', 'document'] as const) {
+    for (const bm25 of bm25Params) {
+      for (const rrfK of [10, 20, 40, 60, 100]) {
+        for (const wv of [0.5, 0.75, 1, 1.25, 1.5, 2]) settings.push({ level, fusion: 'rrf', window: 100, rrfK, weights: { vector: wv, bm25: 1 }, bm25 });
+      }
+      for (const window of [100, 300]) {
+        for (const fusion of ['convex', 'convex-tmm'] as const) {
+          for (const wv of [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]) settings.push({ level, fusion, window, weights: { vector: wv, bm25: 1 - wv }, bm25 });
+        }
+      }
     }
-    for (const wv of [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]) settings.push({ fusion: 'convex', weights: { vector: wv, bm25: 1 - wv }, bm25 });
   }
+  // Document-level lists: each document once, at its best chunk's rank and score; ids are
+  // document numbers so the fusion code is the same.
+  const docNum = new Map<string, number>();
+  const docName: string[] = [];
+  const collapse = (list: RankedList): RankedList => {
+    const seen = new Set<number>();
+    const hits: Array<{ id: number; score: number }> = [];
+    for (const h of list.hits) {
+      const d = docOf.get(h.id);
+      if (d === undefined) continue;
+      let n = docNum.get(d);
+      if (n === undefined) {
+        n = docName.length;
+        docNum.set(d, n);
+        docName.push(d);
+      }
+      if (seen.has(n)) continue;
+      seen.add(n);
+      hits.push({ id: n, score: h.score });
+    }
+    return { name: list.name, hits };
+  };
+  const docVec = vec.map(collapse);
+  const docLex = new Map([...lex].map(([p, l]) => [p, l.map(collapse)]));
   const docsOf = (hits: ReadonlyArray<{ id: number }>): string[] => {
     const out: string[] = [];
     const seen = new Set<string>();
@@ -69,9 +103,16 @@ async function main(): Promise<void> {
     const ndcg: number[] = [];
     const recall: number[] = [];
     ds.queries.forEach((q, i) => {
-      const lists = [vec[i], lex.get(JSON.stringify(s.bm25))![i]];
-      const fused = s.fusion === 'rrf' ? rrfFuse(lists, { k: s.rrfK, weights: s.weights }) : convexFuse(lists, { weights: s.weights });
-      const ranked = docsOf(fused);
+      const doc = s.level === 'document';
+      const full = doc ? [docVec[i], docLex.get(JSON.stringify(s.bm25))![i]] : [vec[i], lex.get(JSON.stringify(s.bm25))![i]];
+      const lists = full.map((l) => ({ name: l.name, hits: l.hits.slice(0, s.window) }));
+      // tmm: theoretical minimum (0 for both scores) instead of the window's minimum
+      const tmm = (l: RankedList): RankedList => ({ name: l.name, hits: [...l.hits, { id: -1, score: 0 }] });
+      const fused =
+        s.fusion === 'rrf'
+          ? rrfFuse(lists, { k: s.rrfK, weights: s.weights })
+          : convexFuse(s.fusion === 'convex' ? lists : lists.map(tmm), { weights: s.weights }).filter((f) => f.id !== -1);
+      const ranked = doc ? fused.map((f) => docName[f.id]) : docsOf(fused);
       ndcg.push(ndcgAtK(ranked, ds.qrels.get(q.id)!, 10));
       recall.push(recallAtK(ranked, ds.qrels.get(q.id)!, 100));
     });
@@ -90,7 +131,7 @@ async function main(): Promise<void> {
   const file = join(REPO_ROOT, 'bench', 'results', `tune-hybrid-${basename(dir)}.json`);
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
   process.stdout.write(`${split}: ${ds.queries.length} queries; single retrievers nDCG@10 ${JSON.stringify(out.single)}\n`);
-  for (const r of results.slice(0, 12)) process.stdout.write(`${r['ndcg@10'].toFixed(4)}  ${JSON.stringify({ fusion: r.fusion, rrfK: r.rrfK, weights: r.weights, bm25: r.bm25 })}\n`);
+  for (const r of results.slice(0, 20)) process.stdout.write(`${r['ndcg@10'].toFixed(4)}  ${JSON.stringify({ level: r.level, fusion: r.fusion, window: r.window, rrfK: r.rrfK, weights: r.weights, bm25: r.bm25 })}\n`);
   process.stdout.write(`wrote ${file}\n`);
   await embedder.close();
   await c.close();

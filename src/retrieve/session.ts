@@ -6,12 +6,18 @@
  *   vector  cosine similarity from the vector index (exact or ANN)
  *   bm25    BM25 over the analyzed chunk text (title + text)
  *   hybrid  both, each contributing a window of max(window, offset + k) candidates, fused
- *           by weighted RRF (default) or convex min-max fusion
+ *           by convex min-max fusion (default) or weighted RRF
+ *
+ * Tier 2 rescores the top N with a stronger model and orders them by
+ * w · minmax(tier-2 score) + (1 - w) · minmax(first-stage score) over that pool (w = rerankWeight).
  *
  * The cutoff (minScore) applies to the score a result is ranked by: the cosine in vector
- * mode, the BM25 score in bm25 mode, the fused score in hybrid mode, and the tier-2 score
- * when rerank is on. Nothing passing means an empty list, never a padded one.
+ * mode, the BM25 score in bm25 mode, the fused score in hybrid mode; with tier 2 on, to the
+ * tier-2 model's own score (scores.rerank: a cosine or a probability, comparable across
+ * queries, unlike the pool-relative blend). Nothing passing means an empty list, never a
+ * padded one.
  */
+import { createHash } from 'node:crypto';
 import type { Embedder } from '../embed/embedder.js';
 import { InvalidInputError } from '../errors.js';
 import type { SearchParams } from '../index/vector-index.js';
@@ -20,8 +26,9 @@ import type { Bm25Index, Bm25Params } from '../lexical/bm25-index.js';
 import { CollectionSearcher } from '../store/collection-index.js';
 import { lexicalText, openLexicalIndex } from '../store/collection-lexical.js';
 import type { Collection } from '../store/collection.js';
-import { convexFuse, DEFAULT_RRF_K, rrfFuse, type FusionMethod, type RankedList } from './fusion.js';
-import { DEFAULT_RERANK_TOP_N, type Reranker } from './rerank.js';
+import { Tier2Cache } from '../store/tier2-cache.js';
+import { convexFuse, DEFAULT_RRF_K, fusionOf, rrfFuse, type FusionMethod, type RankedList } from './fusion.js';
+import { DEFAULT_RERANK_TOP_N, DEFAULT_RERANK_WEIGHT, type Reranker } from './rerank.js';
 
 export const SEARCH_MODES = ['vector', 'bm25', 'hybrid'] as const;
 export type SearchMode = (typeof SEARCH_MODES)[number];
@@ -51,6 +58,8 @@ export interface RetrieveOptions {
   /** Rescore the top `rerankTopN` with the session's tier-2 model. */
   rerank?: boolean;
   rerankTopN?: number;
+  /** Share of tier 2 in the pool's order, 0..1 (1 = tier 2 alone; default DEFAULT_RERANK_WEIGHT). */
+  rerankWeight?: number;
 }
 
 export interface RetrievedHit {
@@ -77,6 +86,8 @@ function positiveInt(name: string, v: number | undefined, fallback: number, min 
 export class SearchSession {
   private vector: CollectionSearcher | null = null;
   private lexical: Bm25Index | null = null;
+  /** Opened at the first rerank; null where the collection folder cannot be written. */
+  private tier2: Tier2Cache | null | undefined;
 
   constructor(
     readonly collection: Collection,
@@ -95,6 +106,12 @@ export class SearchSession {
     return this.lexical;
   }
 
+  /** Releases what the session opened itself (the tier-2 cache); the collection stays open. */
+  close(): void {
+    this.tier2?.close();
+    this.tier2 = undefined;
+  }
+
   /** Loads the indexes the modes need now, so a first query pays no load time. */
   async warm(modes: readonly SearchMode[]): Promise<void> {
     if (modes.some((m) => m !== 'bm25')) await this.vectorSearcher();
@@ -108,7 +125,10 @@ export class SearchSession {
     const offset = positiveInt('offset', opts.offset, 0, 0);
     const page = offset + k;
     const window = mode === 'hybrid' ? Math.max(positiveInt('window', opts.window, DEFAULT_WINDOW), page) : page;
+    const fusion = fusionOf(opts.fusion, opts.rrfK);
     const rerankN = opts.rerank ? Math.max(positiveInt('rerankTopN', opts.rerankTopN, DEFAULT_RERANK_TOP_N), page) : 0;
+    const rerankWeight = opts.rerankWeight ?? DEFAULT_RERANK_WEIGHT;
+    if (!(rerankWeight >= 0 && rerankWeight <= 1)) throw new InvalidInputError(`rerankWeight must be a number from 0 to 1, got ${String(opts.rerankWeight)}`, { field: 'rerankWeight' });
     if (opts.rerank && this.reranker === null) {
       throw new InvalidInputError('rerank was asked for but this search has no tier-2 model loaded', { field: 'rerank' });
     }
@@ -143,7 +163,7 @@ export class SearchSession {
     let ranked: RetrievedHit[];
     if (mode === 'hybrid') {
       ranked = await time('fuse', () => {
-        const fused = opts.fusion === 'convex' ? convexFuse(lists, { weights: opts.weights }) : rrfFuse(lists, { k: opts.rrfK ?? DEFAULT_RRF_K, weights: opts.weights });
+        const fused = fusion === 'convex' ? convexFuse(lists, { weights: opts.weights }) : rrfFuse(lists, { k: opts.rrfK ?? DEFAULT_RRF_K, weights: opts.weights });
         const hits = fused.map((f) => ({
           id: f.id,
           score: f.score,
@@ -164,26 +184,50 @@ export class SearchSession {
       const rows = new Map(this.collection.db.chunkTexts(pool.map((h) => h.id)).map((r) => [r.id, r]));
       const candidates = pool.filter((h) => rows.has(h.id)).map((h) => {
         const r = rows.get(h.id)!;
-        return { id: h.id, text: lexicalText(r.title, r.text), hash: r.text_hash };
+        const text = lexicalText(r.title, r.text);
+        // the hash of what tier 2 reads (title included), so a retitled passage is re-embedded
+        return { id: h.id, text, hash: createHash('sha256').update(text).digest('hex') };
       });
-      const scores = await time('rerank', () => this.reranker!.score(query, candidates));
+      if (this.tier2 === undefined) this.tier2 = Tier2Cache.open(this.collection.paths.dir);
+      const scores = await time('rerank', () => this.reranker!.score(query, candidates, this.tier2));
       const byId = new Map(candidates.map((c, i) => [c.id, scores[i]]));
-      const reranked = pool
-        .filter((h) => byId.has(h.id))
-        .map((h, i) => ({ h: { ...h, score: byId.get(h.id)!, scores: { ...h.scores, rerank: byId.get(h.id)! } }, i }))
+      const kept = pool.filter((h) => byId.has(h.id));
+      const model = minmax(kept.map((h) => byId.get(h.id)!));
+      const first = minmax(kept.map((h) => h.score));
+      const reranked = kept
+        .map((h, i) => ({
+          h: { ...h, score: rerankWeight * model[i] + (1 - rerankWeight) * first[i], scores: { ...h.scores, rerank: byId.get(h.id)! } },
+          i,
+        }))
         .sort((a, b) => b.h.score - a.h.score || a.i - b.i)
         .map((x) => x.h);
-      // Beyond the pool, results keep their first-stage order (rerank score null). A cutoff
-      // is on the tier-2 score, which they do not have: with one, they are dropped.
-      ranked = opts.minScore === undefined ? [...reranked, ...ranked.slice(rerankN)] : reranked;
+      // Beyond the pool, results keep their first-stage order (rerank score null).
+      ranked = [...reranked, ...ranked.slice(rerankN)];
       // an exact identifier match stays first whatever tier 2 thinks of it
       if (mode === 'hybrid') ranked = pinIdentifierMatches(query, ranked, lexical!);
     }
 
     const candidates = ranked.length;
-    if (opts.minScore !== undefined) ranked = ranked.filter((h) => h.score >= opts.minScore!);
+    if (opts.minScore !== undefined) {
+      const min = opts.minScore;
+      // With tier 2 the cutoff is on its own score, which results beyond the pool do not have:
+      // they are dropped.
+      ranked = opts.rerank ? ranked.filter((h) => h.scores.rerank !== null && h.scores.rerank >= min) : ranked.filter((h) => h.score >= min);
+    }
     return { hits: ranked.slice(offset, page), timings, candidates };
   }
+}
+
+/** Min-max over the pool; all-equal scores map to 1 (as in convex fusion). */
+function minmax(xs: readonly number[]): number[] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const x of xs) {
+    lo = Math.min(lo, x);
+    hi = Math.max(hi, x);
+  }
+  const span = hi - lo;
+  return xs.map((x) => (span > 0 ? (x - lo) / span : 1));
 }
 
 /** A whole-query identifier: chunks holding it exactly go first, in their fused order. */

@@ -1,6 +1,7 @@
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Collection } from './collection.js';
+import { dropTier2Cache } from './tier2-cache.js';
 import { readSegment, writeSegment } from './vector-segments.js';
 
 export interface CompactionReport {
@@ -16,7 +17,7 @@ export interface CompactionReport {
  * documents, old versions dropped by gc) are rewritten into one new segment with only the
  * rows still referenced; chunk rows are re-pointed in the same transaction; the old files
  * are deleted after the commit (a reader that raced with it retries on a fresh snapshot).
- * Then SQLite is vacuumed.
+ * Then SQLite is vacuumed, and the tier-2 vector cache (derived, refilled on demand) dropped.
  */
 export async function compact(c: Collection): Promise<CompactionReport> {
   const before = await c.diskUsage();
@@ -71,6 +72,7 @@ export async function compact(c: Collection): Promise<CompactionReport> {
   });
   db.exec('VACUUM');
   db.pragma('wal_checkpoint(TRUNCATE)');
+  await dropTier2Cache(c.paths.dir);
   const after = await c.diskUsage();
   return { segmentsRewritten: dirty.length, vectorsKept: kept, vectorsDropped: dropped, bytesBefore: before.total, bytesAfter: after.total };
 }

@@ -23,6 +23,7 @@ interface EvalFlags {
   b?: number;
   rerankModel?: string;
   rerankTopN?: number;
+  rerankWeight?: number;
   json?: boolean;
   quiet?: boolean;
 }
@@ -42,12 +43,13 @@ export function registerEval(program: Command): void {
     .option('--ignore-identical-ids', "drop results whose id equals the query's (BEIR's flag, for corpora that hold their queries)")
     .option('--limit-queries <n>', 'only the first N judged queries', intArg(1, 10_000_000))
     .option('--weights <list>', 'hybrid: retriever weights, e.g. vector=1,bm25=0.5')
-    .option('--rrf-k <k>', "hybrid: reciprocal rank fusion's k", floatArg(0, 1e6))
-    .addOption(new Option('--fusion <method>', 'hybrid: rrf or convex').choices(['rrf', 'convex']))
+    .option('--rrf-k <k>', "hybrid: reciprocal rank fusion's k (implies --fusion rrf; default 60)", floatArg(0, 1e6))
+    .addOption(new Option('--fusion <method>', 'hybrid: convex (default) or rrf').choices(['rrf', 'convex']))
     .option('--k1 <x>', 'bm25 k1', floatArg(0, 10))
     .option('--b <x>', 'bm25 b', floatArg(0, 1))
     .option('--rerank-model <id>', 'tier-2 model for +rerank modes (default bge-small-en-v1.5)')
     .option('--rerank-top-n <n>', 'candidates tier 2 rescores (default 50)', intArg(1, 10_000))
+    .option('--rerank-weight <w>', "tier 2's share of the pool's order, 0..1 (default 0.7; 1 = tier 2 alone)", floatArg(0, 1))
     .option('--json', 'print one JSON object')
     .option('-q, --quiet', 'no progress bar')
     .action(async (o: EvalFlags) => {
@@ -71,6 +73,7 @@ export function registerEval(program: Command): void {
           bm25: o.k1 !== undefined || o.b !== undefined ? { k1: o.k1, b: o.b } : undefined,
           rerankModel: o.rerankModel,
           rerankTopN: o.rerankTopN,
+        rerankWeight: o.rerankWeight,
           onProgress: (p) => {
             if (p.stage === 'ingest') bar.update(p.progress.bytesDone, p.progress.bytesTotal, 'ingesting corpus');
             else bar.update(p.done, p.total, p.mode);

