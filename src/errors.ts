@@ -54,6 +54,15 @@ export class CollectionNotFoundError extends QuarryError {
   }
 }
 
+export class CollectionExistsError extends QuarryError {
+  constructor(name: string, dataDir: string) {
+    super('COLLECTION_EXISTS', 'conflict', `collection "${name}" already exists in ${dataDir}; choose another name, or delete it first`, {
+      collection: name,
+      dataDir,
+    });
+  }
+}
+
 export class CollectionLockedError extends QuarryError {
   constructor(name: string, lockPath: string, holder: string) {
     super(

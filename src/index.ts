@@ -2,7 +2,9 @@
  * quarry's public API: the same calls the CLI makes. One verb per file under src/api.
  */
 export { indexPaths, type IndexOptions, type IndexProgress, type IndexReport } from './api/index-paths.js';
-export { search, type SearchOptions, type SearchResponse, type SearchResult } from './api/search.js';
+export { search, searchSession, type SearchContext, type SearchOptions, type SearchResponse, type SearchResult } from './api/search.js';
+export { upsertDocuments, type DocumentInput, type UpsertOptions } from './api/upsert-documents.js';
+export { createCollection, listCollections, deleteCollection, type CollectionSummary, type CollectionListing } from './api/collections.js';
 export { evaluate, parseMode, type EvalOptions, type EvalReport, type EvalModeResult } from './api/evaluate.js';
 export { info, type CollectionInfo } from './api/info.js';
 export { verify, type VerifyOptions, type VerifyReport } from './api/verify.js';
@@ -32,6 +34,19 @@ export { Bm25Index, BM25_DEFAULTS, type Bm25Params } from './lexical/bm25-index.
 export { rrfFuse, convexFuse, parseWeights, fusionOf, DEFAULT_RRF_K, DEFAULT_FUSION, type FusionMethod, type RankedList, type FusedHit } from './retrieve/fusion.js';
 export { EmbeddingReranker, CrossEncoderReranker, loadReranker, DEFAULT_RERANK_MODEL, DEFAULT_RERANK_TOP_N, DEFAULT_RERANK_WEIGHT, type Reranker } from './retrieve/rerank.js';
 export { SearchSession, SEARCH_MODES, STAGES, type SearchMode, type Stage, type RetrieveOptions } from './retrieve/session.js';
+export {
+  metricsRegistry,
+  metricsText,
+  METRICS_CONTENT_TYPE,
+  recordHttpRequest,
+  setCollectionGauges,
+  setEvalGauges,
+  forgetCollectionGauges,
+  type CollectionSizes,
+  type EvalScores,
+} from './observe/metrics.js';
+export { initTracing, shutdownTracing, withSpan, type TracingOptions, type TracingState } from './observe/tracing.js';
+export { SPAN_NAMES, SPAN_ATTRIBUTES, type SpanName, type SpanAttributeKey } from './observe/span-names.js';
 export { ndcgAtK, recallAtK, mrrAtK, precisionAtK } from './eval/metrics.js';
 export { loadBeirDataset } from './eval/beir.js';
 export * from './errors.js';

@@ -139,6 +139,8 @@ export async function evaluate(opts: EvalOptions): Promise<EvalReport> {
           rerank: s.rerank,
           rerankTopN: opts.rerankTopN,
           rerankWeight: opts.rerankWeight,
+          // judged queries are not traffic: kept out of the search metrics and traces
+          observe: false,
           weights: opts.weights,
           rrfK: opts.rrfK,
           fusion: opts.fusion,

@@ -8,7 +8,7 @@ import { parseWeights, type FusionMethod } from '../retrieve/fusion.js';
 import { loadReranker, type Reranker } from '../retrieve/rerank.js';
 import { SearchSession, type SearchMode, type Stage } from '../retrieve/session.js';
 import { Collection } from '../store/collection.js';
-import { checkRequestedModel } from './index-paths.js';
+import { checkRequestedModel } from './ingest.js';
 import { assertSameModel, loadEmbedder, refOf } from './load-model.js';
 import { collectionOf, dataDirOf, type CollectionOptions } from './options.js';
 
@@ -112,10 +112,11 @@ export function validateSearchInput(query: unknown, k: unknown, minScore: unknow
  */
 export async function search(query: string, opts: SearchOptions = {}): Promise<SearchResponse> {
   const started = performance.now();
-  const input = validateSearchInput(query, opts.k, opts.minScore);
+  // bad input fails before a collection is opened or a model loaded (searchSession compiles them again)
+  validateSearchInput(query, opts.k, opts.minScore);
+  if (opts.filter !== undefined) compileFilter(parseFilter(opts.filter));
+  if (typeof opts.weights === 'string') parseWeights(opts.weights);
   const mode = opts.mode ?? 'vector';
-  const filter = opts.filter === undefined ? undefined : compileFilter(parseFilter(opts.filter));
-  const weights = typeof opts.weights === 'string' ? parseWeights(opts.weights) : opts.weights;
   const name = collectionOf(opts);
   const collection = await Collection.open(dataDirOf(opts), name, 'read');
   let embedder: Embedder | undefined;
@@ -125,71 +126,96 @@ export async function search(query: string, opts: SearchOptions = {}): Promise<S
     const stored = collection.manifest.model;
     const ref = opts.model ?? refOf(stored);
     if (opts.model !== undefined) checkRequestedModel(name, stored, ref);
-    let queryTruncated = false;
     if (mode !== 'bm25') {
       embedder = opts.embedder ?? (await loadEmbedder(ref, opts.modelsDir));
       assertSameModel(name, stored, embedder.identity);
-      queryTruncated = embedder.tokenizer.encodeForModel(embedder.identity.queryPrefix + input.query).truncated;
     }
     if (opts.rerank) reranker = opts.reranker ?? (await loadReranker(opts.rerankModel, opts.modelsDir));
     session = new SearchSession(collection, embedder ?? null, reranker ?? null);
-    const allowed = filter ? collection.db.liveChunkIdsWhere(filter.sql, filter.params) : undefined;
-    const { hits, timings } = await session.retrieve(input.query, {
-      mode,
-      k: input.k,
-      offset: opts.offset,
-      minScore: input.minScore,
-      allowed,
-      params: opts.params,
-      bm25: opts.bm25,
-      fusion: opts.fusion,
-      rrfK: opts.rrfK,
-      weights,
-      window: opts.window,
-      rerank: opts.rerank,
-      rerankTopN: opts.rerankTopN,
-          rerankWeight: opts.rerankWeight,
-    });
-    const rows = new Map(collection.db.chunksWithDocuments(hits.map((h) => h.id)).map((r) => [r.id, r]));
-    const results: SearchResult[] = [];
-    const offset = opts.offset ?? 0;
-    for (const h of hits) {
-      const r = rows.get(h.id);
-      if (!r) continue;
-      results.push({
-        rank: offset + results.length + 1,
-        score: round(h.score),
-        chunkId: `${r.doc_id}#${r.seq}`,
-        docId: r.doc_id,
-        source: r.source,
-        ...(r.locator ? { locator: r.locator } : {}),
-        ...(r.title ? { title: r.title } : {}),
-        text: r.text,
-        span: { start: r.start, end: r.end },
-        metadata: JSON.parse(r.metadata) as Record<string, unknown>,
-        scores: { vector: roundOrNull(h.scores.vector), bm25: roundOrNull(h.scores.bm25), fused: roundOrNull(h.scores.fused), rerank: roundOrNull(h.scores.rerank) },
-        lineage: { contentHash: r.content_hash, model: r.embedded_with, ingestedAt: r.ingested_at },
-      });
-    }
-    const stagesMs: Partial<Record<Stage, number>> = {};
-    for (const [stage, ms] of Object.entries(timings)) stagesMs[stage as Stage] = Math.round(ms * 100) / 100;
-    return {
-      query: input.query,
-      collection: name,
-      model: describeIdentity(stored),
-      mode,
-      ...(reranker ? { reranker: reranker.description } : {}),
-      queryTruncated,
-      results,
-      stagesMs,
-      tookMs: Math.round((performance.now() - started) * 10) / 10,
-    };
+    return await searchSession({ collection, session, embedder: embedder ?? null, reranker: reranker ?? null }, query, opts, started);
   } finally {
     session?.close();
     if (embedder && !opts.embedder) await embedder.close();
     if (reranker && !opts.reranker) await reranker.close();
     await collection.close();
   }
+}
+
+/** An open collection with its search session and models, checked by whoever opened them. */
+export interface SearchContext {
+  collection: Collection;
+  session: SearchSession;
+  /** The collection's own model (identity checked); null allows bm25 only. */
+  embedder: Embedder | null;
+  /** The tier-2 model `session` was made with, when rerank may be asked for. */
+  reranker: Reranker | null;
+}
+
+/**
+ * One search in an open session: the core call behind `search()` and the HTTP server's warm
+ * sessions, so both answer the same object. A collection pinned to a version (the server)
+ * filters metadata against that version's live set too.
+ */
+export async function searchSession(ctx: SearchContext, query: string, opts: Omit<SearchOptions, keyof CollectionOptions | 'model' | 'embedder' | 'reranker' | 'rerankModel'>, started = performance.now()): Promise<SearchResponse> {
+  const input = validateSearchInput(query, opts.k, opts.minScore);
+  const mode = opts.mode ?? 'vector';
+  const filter = opts.filter === undefined ? undefined : compileFilter(parseFilter(opts.filter));
+  const weights = typeof opts.weights === 'string' ? parseWeights(opts.weights) : opts.weights;
+  const { collection, session, embedder, reranker } = ctx;
+  const stored = collection.manifest.model;
+  let queryTruncated = false;
+  if (mode !== 'bm25' && embedder) queryTruncated = embedder.tokenizer.encodeForModel(embedder.identity.queryPrefix + input.query).truncated;
+  const allowed = filter ? collection.db.liveChunkIdsWhere(filter.sql, filter.params, collection.pinnedGeneration) : undefined;
+  const { hits, timings } = await session.retrieve(input.query, {
+    mode,
+    k: input.k,
+    offset: opts.offset,
+    minScore: input.minScore,
+    allowed,
+    params: opts.params,
+    bm25: opts.bm25,
+    fusion: opts.fusion,
+    rrfK: opts.rrfK,
+    weights,
+    window: opts.window,
+    rerank: opts.rerank,
+    rerankTopN: opts.rerankTopN,
+    rerankWeight: opts.rerankWeight,
+  });
+  const rows = new Map(collection.db.chunksWithDocuments(hits.map((h) => h.id)).map((r) => [r.id, r]));
+  const results: SearchResult[] = [];
+  const offset = opts.offset ?? 0;
+  for (const h of hits) {
+    const r = rows.get(h.id);
+    if (!r) continue;
+    results.push({
+      rank: offset + results.length + 1,
+      score: round(h.score),
+      chunkId: `${r.doc_id}#${r.seq}`,
+      docId: r.doc_id,
+      source: r.source,
+      ...(r.locator ? { locator: r.locator } : {}),
+      ...(r.title ? { title: r.title } : {}),
+      text: r.text,
+      span: { start: r.start, end: r.end },
+      metadata: JSON.parse(r.metadata) as Record<string, unknown>,
+      scores: { vector: roundOrNull(h.scores.vector), bm25: roundOrNull(h.scores.bm25), fused: roundOrNull(h.scores.fused), rerank: roundOrNull(h.scores.rerank) },
+      lineage: { contentHash: r.content_hash, model: r.embedded_with, ingestedAt: r.ingested_at },
+    });
+  }
+  const stagesMs: Partial<Record<Stage, number>> = {};
+  for (const [stage, ms] of Object.entries(timings)) stagesMs[stage as Stage] = Math.round(ms * 100) / 100;
+  return {
+    query: input.query,
+    collection: collection.name,
+    model: describeIdentity(stored),
+    mode,
+    ...(opts.rerank && reranker ? { reranker: reranker.description } : {}),
+    queryTruncated,
+    results,
+    stagesMs,
+    tookMs: Math.round((performance.now() - started) * 10) / 10,
+  };
 }
 
 function round(x: number): number {

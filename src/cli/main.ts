@@ -7,6 +7,8 @@ import { registerVersions } from './commands/versions-command.js';
 import { registerInfo } from './commands/info-command.js';
 import { registerModels } from './commands/models-command.js';
 import { registerSearch } from './commands/search-command.js';
+import { registerServe } from './commands/serve-command.js';
+import { registerKeys } from './commands/keys-command.js';
 import { registerVerify } from './commands/verify-command.js';
 import { reportError } from './output.js';
 
@@ -26,6 +28,8 @@ export function buildProgram(): Command {
   registerVersions(program);
   registerMaintenance(program);
   registerModels(program);
+  registerServe(program);
+  registerKeys(program);
   return program;
 }
 

@@ -3,6 +3,8 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { InvalidInputError } from '../errors.js';
+import { recordEmbed, type EmbedKind } from '../observe/metrics.js';
+import { withSpan } from '../observe/tracing.js';
 import { planBatches } from './batching.js';
 import type { Embedder, EmbedProgress } from './embedder.js';
 import type { ModelIdentity } from './identity.js';
@@ -72,12 +74,27 @@ export class OnnxEmbedder implements Embedder {
   }
 
   async embedQuery(text: string): Promise<Float32Array> {
-    const [v] = await this.embed([this.identity.queryPrefix + text]);
+    const [v] = await this.observed('query', [this.identity.queryPrefix + text]);
     return v;
   }
 
   async embed(texts: string[], onProgress?: (p: EmbedProgress) => void): Promise<Float32Array[]> {
     if (!Array.isArray(texts)) throw new InvalidInputError('embed() takes an array of strings');
+    return this.observed('documents', texts, onProgress);
+  }
+
+  /** One embedding call, traced (`quarry.embed`) and timed (quarry_embed_duration_seconds). */
+  private observed(kind: EmbedKind, texts: string[], onProgress?: (p: EmbedProgress) => void): Promise<Float32Array[]> {
+    const model = `${this.identity.id}:${this.identity.variant}`;
+    return withSpan('quarry.embed', { 'quarry.model': model, 'quarry.embed.kind': kind, 'quarry.embed.texts': texts.length }, async () => {
+      const t0 = performance.now();
+      const out = await this.embedTexts(texts, onProgress);
+      recordEmbed(model, kind, (performance.now() - t0) / 1000);
+      return out;
+    });
+  }
+
+  private async embedTexts(texts: string[], onProgress?: (p: EmbedProgress) => void): Promise<Float32Array[]> {
     const encoded = texts.map((t) => this.tokenizer.encodeForModel(t).ids);
     const batches = planBatches(
       encoded.map((ids) => ids.length),

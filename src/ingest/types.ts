@@ -1,6 +1,8 @@
 /** What loaders produce: normalized text in sections, plus metadata and provenance. */
 
 export type SourceFormat = 'text' | 'markdown' | 'html' | 'pdf' | 'jsonl';
+/** A document's format: a file format, or `record` for one handed over in memory (the HTTP API, upsertDocuments). */
+export type DocumentFormat = SourceFormat | 'record';
 
 /**
  * A piece of a document's normalized text. Small documents are one section; large ones are
@@ -19,7 +21,7 @@ export interface LoadedDocument {
   source: string;
   /** Where inside the source, when a file holds many documents (JSONL: "line 12"). */
   locator?: string;
-  format: SourceFormat;
+  format: DocumentFormat;
   title?: string;
   metadata: Record<string, unknown>;
   /** sha256 (hex) of the source bytes of this document: unchanged content, same hash. */

@@ -16,6 +16,9 @@
  * tier-2 model's own score (scores.rerank: a cosine or a probability, comparable across
  * queries, unlike the pool-relative blend). Nothing passing means an empty list, never a
  * padded one.
+ *
+ * Each search is a `quarry.search` span with one child span per stage, and is recorded in
+ * the metrics (whole search, each stage, top-1 cosine, result count): see docs/observability.md.
  */
 import { createHash } from 'node:crypto';
 import type { Embedder } from '../embed/embedder.js';
@@ -23,6 +26,9 @@ import { InvalidInputError } from '../errors.js';
 import type { SearchParams } from '../index/vector-index.js';
 import { analyze, wholeQueryIdentifier } from '../lexical/analyzer.js';
 import type { Bm25Index, Bm25Params } from '../lexical/bm25-index.js';
+import { recordSearch } from '../observe/metrics.js';
+import type { SpanName } from '../observe/span-names.js';
+import { withSpan } from '../observe/tracing.js';
 import { CollectionSearcher } from '../store/collection-index.js';
 import { lexicalText, openLexicalIndex } from '../store/collection-lexical.js';
 import type { Collection } from '../store/collection.js';
@@ -35,6 +41,14 @@ export type SearchMode = (typeof SEARCH_MODES)[number];
 export const DEFAULT_WINDOW = 100;
 export const STAGES = ['embed', 'ann', 'bm25', 'fuse', 'rerank'] as const;
 export type Stage = (typeof STAGES)[number];
+/** Each stage's span, a child of the search's `quarry.search` span. */
+const STAGE_SPANS: Record<Stage, SpanName> = {
+  embed: 'quarry.embed',
+  ann: 'quarry.ann',
+  bm25: 'quarry.bm25',
+  fuse: 'quarry.fuse',
+  rerank: 'quarry.rerank',
+};
 
 export interface RetrieveOptions {
   mode?: SearchMode;
@@ -60,6 +74,12 @@ export interface RetrieveOptions {
   rerankTopN?: number;
   /** Share of tier 2 in the pool's order, 0..1 (1 = tier 2 alone; default DEFAULT_RERANK_WEIGHT). */
   rerankWeight?: number;
+  /**
+   * Record this search in the metrics and traces (default true). Evaluation runs pass false:
+   * their thousands of judged queries would otherwise skew the latency and similarity
+   * distributions the alerts watch, and make one trace of thousands of spans.
+   */
+  observe?: boolean;
 }
 
 export interface RetrievedHit {
@@ -75,6 +95,17 @@ export interface Retrieved {
   timings: Partial<Record<Stage, number>>;
   /** Candidates before the cutoff and the page cut. */
   candidates: number;
+}
+
+/** RetrieveOptions validated and resolved to what one search does. */
+interface Plan {
+  mode: SearchMode;
+  offset: number;
+  page: number;
+  window: number;
+  fusion: FusionMethod;
+  rerankN: number;
+  rerankWeight: number;
 }
 
 function positiveInt(name: string, v: number | undefined, fallback: number, min = 1): number {
@@ -132,25 +163,54 @@ export class SearchSession {
     if (opts.rerank && this.reranker === null) {
       throw new InvalidInputError('rerank was asked for but this search has no tier-2 model loaded', { field: 'rerank' });
     }
+    const name = this.collection.name;
+    const plan: Plan = { mode, offset, page, window, fusion, rerankN, rerankWeight };
+    if (opts.observe === false) return (await this.run(query, opts, plan, false)).retrieved;
+    // Traced and measured here, in the one core call, so every adapter (CLI, library, HTTP) is.
+    return withSpan('quarry.search', { 'quarry.collection': name, 'quarry.mode': mode, 'quarry.k': k }, async (span) => {
+      const started = performance.now();
+      const out = await this.run(query, opts, plan, true);
+      span.setAttribute('quarry.results', out.retrieved.hits.length);
+      recordSearch({
+        collection: name,
+        mode,
+        tookMs: performance.now() - started,
+        stagesMs: out.retrieved.timings,
+        top1Similarity: out.top1Similarity,
+        results: out.retrieved.hits.length,
+      });
+      return out.retrieved;
+    });
+  }
+
+  /** The search itself, on validated options; also returns the top vector cosine for the metrics. */
+  private async run(query: string, opts: RetrieveOptions, plan: Plan, traced: boolean): Promise<{ retrieved: Retrieved; top1Similarity: number | null }> {
+    const { mode, offset, page, window, fusion, rerankN, rerankWeight } = plan;
     const timings: Partial<Record<Stage, number>> = {};
-    const time = async <T>(stage: Stage, f: () => T | Promise<T>): Promise<T> => {
+    const stageAttrs = { 'quarry.collection': this.collection.name, 'quarry.mode': mode };
+    const timed = async <T>(stage: Stage, f: () => T | Promise<T>): Promise<T> => {
       const t0 = performance.now();
       const out = await f();
       timings[stage] = (timings[stage] ?? 0) + (performance.now() - t0);
       return out;
     };
+    const time = <T>(stage: Stage, f: () => T | Promise<T>): Promise<T> =>
+      traced ? withSpan(STAGE_SPANS[stage], stageAttrs, () => timed(stage, f)) : timed(stage, f);
     const allowed = opts.allowed;
-    if (allowed && allowed.length === 0) return { hits: [], timings, candidates: 0 };
+    if (allowed && allowed.length === 0) return { retrieved: { hits: [], timings, candidates: 0 }, top1Similarity: null };
     // a single-retriever mode needs its window to cover the rerank pool too
     const fetch = mode === 'hybrid' ? Math.max(window, rerankN) : Math.max(page, rerankN);
 
     const lists: RankedList[] = [];
+    let top1Similarity: number | null = null;
     if (mode !== 'bm25') {
       if (this.embedder === null) throw new InvalidInputError(`${mode} search needs the collection's embedding model`, { field: 'mode' });
       const qv = await time('embed', () => this.embedder!.embedQuery(query));
       const searcher = await this.vectorSearcher();
       const hits = await time('ann', () => (allowed ? searcher.searchWithin(qv, fetch, allowed, opts.params) : searcher.search(qv, fetch, opts.params)));
       lists.push({ name: 'vector', hits });
+      // the similarity distribution the metrics watch: the best cosine, before fusion, tier 2 and the cutoff
+      for (const h of hits) if (top1Similarity === null || h.score > top1Similarity) top1Similarity = h.score;
     }
     let lexical: Bm25Index | null = null;
     if (mode !== 'vector') {
@@ -214,7 +274,7 @@ export class SearchSession {
       // they are dropped.
       ranked = opts.rerank ? ranked.filter((h) => h.scores.rerank !== null && h.scores.rerank >= min) : ranked.filter((h) => h.score >= min);
     }
-    return { hits: ranked.slice(offset, page), timings, candidates };
+    return { retrieved: { hits: ranked.slice(offset, page), timings, candidates }, top1Similarity };
   }
 }
 

@@ -7,9 +7,10 @@ import { dirname, basename, join } from 'node:path';
  * torn one: write a temp file beside it, fsync it, rename it over the target, fsync the
  * directory so the rename itself is durable.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o666): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'w');
+  // `mode` applies from creation (0o600 for secrets), so the content is never readable by others
+  const fh = await open(tmp, 'w', mode);
   try {
     await fh.writeFile(data);
     await fh.sync();

@@ -167,7 +167,10 @@ export class CollectionSearcher {
     const settings = c.manifest.index;
     const state = readAnnState(c);
     const file = indexFile(c, settings.type);
-    if (settings.type !== 'flat' && state && !state.fallback && state.type === settings.type && existsSync(file)) {
+    const pinned = c.pinnedGeneration;
+    // A saved index newer than the pinned version cannot be rewound: search exactly instead.
+    const usable = state && !state.fallback && state.type === settings.type && (pinned === undefined || state.generation <= pinned);
+    if (settings.type !== 'flat' && usable && existsSync(file)) {
       // A writer replaces the file by rename; a load that straddled the swap fails its
       // checksum, and the second attempt reads the new file whole.
       const index = await loadIndex(file, { type: settings.type }).catch((e: unknown) => {
@@ -176,7 +179,7 @@ export class CollectionSearcher {
       });
       attachSource(c, index);
       // Catch up with writes committed after the index was saved (a writer may be mid-run).
-      const { generation, added, removed } = c.db.snapshot(() => ({ generation: c.db.head(), ...c.db.changesSince(state.generation) }));
+      const { generation, added, removed } = c.db.snapshot(() => ({ generation: pinned ?? c.db.head(), ...c.db.changesSince(state!.generation, pinned) }));
       if (added.length > 0 || removed.length > 0) {
         index.remove(removed);
         await addRefs(c, index, added);
@@ -227,7 +230,7 @@ function attachSource(c: Collection, index: VectorIndex): void {
   const withSource = index as VectorIndex & { attachSource?: (s: SegmentVectorSource) => void };
   if (typeof withSource.attachSource !== 'function') return;
   const segs = new Map(c.db.segments().map((s) => [s.id, s]));
-  withSource.attachSource(new SegmentVectorSource(c.manifest.model.dims, c.db.liveVectorRefs(), segs, c.paths.vectors));
+  withSource.attachSource(new SegmentVectorSource(c.manifest.model.dims, c.db.liveVectorRefs(c.pinnedGeneration), segs, c.paths.vectors));
 }
 
 async function vectorsOf(c: Collection, refs: VectorRef[]): Promise<Float32Array> {

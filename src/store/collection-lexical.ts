@@ -92,10 +92,12 @@ export async function updateLexicalIndex(c: Collection, opts: { rebuild?: boolea
  */
 export async function openLexicalIndex(c: Collection): Promise<{ index: Bm25Index; generation: number }> {
   const state = readLexicalState(c);
-  const saved = await loadSaved(c, state);
+  const pinned = c.pinnedGeneration;
+  // A saved index newer than the version a reader is pinned to cannot be rewound: rebuild it.
+  const saved = pinned !== undefined && state && state.generation > pinned ? null : await loadSaved(c, state);
   const { generation, added, removed, live } = c.db.snapshot(() => ({
-    generation: c.db.head(),
-    ...(saved && state ? { ...c.db.changesSince(state.generation), live: null } : { added: [], removed: [], live: c.db.liveVectorRefs() }),
+    generation: pinned ?? c.db.head(),
+    ...(saved && state ? { ...c.db.changesSince(state.generation, pinned), live: null } : { added: [], removed: [], live: c.db.liveVectorRefs(pinned) }),
   }));
   const index = saved ?? new Bm25Index();
   index.remove(removed);

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { CollectionCorruptError, CollectionNotFoundError, InvalidInputError } from '../errors.js';
+import { CollectionCorruptError, CollectionExistsError, CollectionNotFoundError, InvalidInputError } from '../errors.js';
 import { fsyncDir } from './atomic-file.js';
 import { readManifest, writeManifest, type CollectionManifest } from './manifest.js';
 import { MetadataDb, type DocumentRow, type GenerationRow, type NewChunkRow, type VectorRef } from './metadata-db.js';
@@ -70,6 +70,8 @@ export interface LiveVectors {
  */
 export class Collection {
   private lock: WriterLock | null = null;
+  /** A read-only handle pinned to one sealed version (see pinHead). */
+  private pinned: number | undefined;
 
   private constructor(
     readonly name: string,
@@ -81,7 +83,7 @@ export class Collection {
 
   static async create(dataDir: string, name: string, manifest: CollectionManifest): Promise<Collection> {
     const paths = collectionPaths(dataDir, name);
-    if (existsSync(paths.manifest)) throw new InvalidInputError(`collection "${name}" already exists in ${resolve(dataDir)}`);
+    if (existsSync(paths.manifest)) throw new CollectionExistsError(name, resolve(dataDir));
     await mkdir(resolve(dataDir), { recursive: true });
     // Build it under a temporary name and rename, so a half-created collection is never seen.
     const staging = `${paths.dir}.creating-${process.pid}`;
@@ -161,6 +163,24 @@ export class Collection {
     };
   }
 
+  /**
+   * Pins this read-only handle to the current sealed version: the searcher, the BM25 index
+   * and metadata filters built from it then see exactly that version's live set, never a
+   * running writer's documents committed since (they are live at head before their version
+   * is sealed). A long-lived reader (the server's warm session) pins, and reopens when the
+   * head moves.
+   */
+  pinHead(): number {
+    if (this.writable) throw new Error('only a read-only collection can be pinned to a version');
+    this.pinned = this.db.head();
+    return this.pinned;
+  }
+
+  /** The sealed version this handle is pinned to; undefined: it reads the live set at head. */
+  get pinnedGeneration(): number | undefined {
+    return this.pinned;
+  }
+
   private assertWritable(): void {
     if (!this.writable) throw new Error('collection opened read-only');
   }
@@ -230,8 +250,8 @@ export class Collection {
   private async readVectors(verifyHashes: boolean): Promise<LiveVectors> {
     const dims = this.manifest.model.dims;
     const { generation, refs, segs } = this.db.snapshot(() => ({
-      generation: this.db.head(),
-      refs: this.db.liveVectorRefs(),
+      generation: this.pinned ?? this.db.head(),
+      refs: this.db.liveVectorRefs(this.pinned),
       segs: new Map(this.db.segments().map((s) => [s.id, s])),
     }));
     const matrix = new Float32Array(refs.length * dims);

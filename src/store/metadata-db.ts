@@ -336,21 +336,42 @@ export class MetadataDb {
       .all(gen === undefined ? {} : { gen }) as VectorRef[];
   }
 
-  /** Chunks that became live / stopped being live after generation `since` (index catch-up). */
-  changesSince(since: number): { added: VectorRef[]; removed: number[] } {
+  /**
+   * Chunks that became live / stopped being live after generation `since` (index catch-up):
+   * up to the live set at head (including a running writer's commits), or, given `upTo`, up
+   * to the live set of that sealed generation exactly (a reader pinned to one version).
+   */
+  changesSince(since: number, upTo?: number): { added: VectorRef[]; removed: number[] } {
+    if (upTo === undefined) {
+      const added = this.db
+        .prepare(
+          `SELECT c.id, c.segment, c.row FROM doc_live l JOIN chunks c ON c.doc_id = l.doc_id AND c.doc_version = l.version
+           WHERE l.to_gen IS NULL AND l.from_gen > ? ORDER BY c.id`,
+        )
+        .all(since) as VectorRef[];
+      const removed = (
+        this.db
+          .prepare(
+            `SELECT c.id FROM doc_live l JOIN chunks c ON c.doc_id = l.doc_id AND c.doc_version = l.version
+             WHERE l.to_gen IS NOT NULL AND l.to_gen > ? AND l.from_gen <= ?`,
+          )
+          .all(since, since) as Array<{ id: number }>
+      ).map((r) => r.id);
+      return { added, removed };
+    }
     const added = this.db
       .prepare(
         `SELECT c.id, c.segment, c.row FROM doc_live l JOIN chunks c ON c.doc_id = l.doc_id AND c.doc_version = l.version
-         WHERE l.to_gen IS NULL AND l.from_gen > ? ORDER BY c.id`,
+         WHERE l.from_gen > @since AND l.from_gen <= @upTo AND (l.to_gen IS NULL OR l.to_gen > @upTo) ORDER BY c.id`,
       )
-      .all(since) as VectorRef[];
+      .all({ since, upTo }) as VectorRef[];
     const removed = (
       this.db
         .prepare(
           `SELECT c.id FROM doc_live l JOIN chunks c ON c.doc_id = l.doc_id AND c.doc_version = l.version
-           WHERE l.to_gen IS NOT NULL AND l.to_gen > ? AND l.from_gen <= ?`,
+           WHERE l.from_gen <= @since AND l.to_gen IS NOT NULL AND l.to_gen > @since AND l.to_gen <= @upTo`,
         )
-        .all(since, since) as Array<{ id: number }>
+        .all({ since, upTo }) as Array<{ id: number }>
     ).map((r) => r.id);
     return { added, removed };
   }
@@ -361,15 +382,18 @@ export class MetadataDb {
     return ids.map((id) => stmt.get(id)).filter((r) => r !== undefined) as VectorRef[];
   }
 
-  /** Ids of live chunks whose document matches a compiled metadata filter. */
-  liveChunkIdsWhere(sql: string, params: unknown[]): number[] {
+  /** Ids of chunks live at head (or in generation `gen`) whose document matches a compiled metadata filter. */
+  liveChunkIdsWhere(sql: string, params: unknown[], gen?: number): number[] {
+    if (gen !== undefined && !Number.isSafeInteger(gen)) throw new Error(`generation must be an integer, got ${gen}`);
+    // the generation is an integer from quarry itself, inlined so the filter's positional parameters stay as they are
+    const live = gen === undefined ? LIVE : `l.from_gen <= ${gen} AND (l.to_gen IS NULL OR l.to_gen > ${gen})`;
     return (
       this.db
         .prepare(
           `SELECT c.id FROM doc_live l
            JOIN doc_versions d ON d.doc_id = l.doc_id AND d.version = l.version
            JOIN chunks c ON c.doc_id = l.doc_id AND c.doc_version = l.version
-           WHERE l.to_gen IS NULL AND (${sql})`,
+           WHERE ${live} AND (${sql})`,
         )
         .all(...params) as Array<{ id: number }>
     ).map((r) => r.id);

@@ -1,0 +1,380 @@
+/**
+ * The one write pipeline behind `indexPaths` (files and folders) and `upsertDocuments`
+ * (documents handed over in memory, as the HTTP API does): open or create the collection
+ * under its writer lock, check the model and chunking against what is stored, then chunk by
+ * the model's tokens, embed (reusing the embedding cache), commit in batches under one write
+ * generation, and bring the vector and BM25 indexes in step. Each document becomes visible
+ * in one step after its last chunk is committed, so an interrupted run never leaves half a
+ * document behind.
+ */
+import { createHash } from 'node:crypto';
+import { chunkSections, resolveChunkOptions, DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP_TOKENS } from '../chunk/chunker.js';
+import type { Embedder } from '../embed/embedder.js';
+import { describeIdentity } from '../embed/identity.js';
+import { parseModelRef } from '../embed/models/index.js';
+import { compareFingerprint, computeFingerprint, FINGERPRINT_MIN_COSINE } from '../embed/probes.js';
+import { InvalidInputError, ModelDriftError } from '../errors.js';
+import type { LoadedDocument, LoadItem, LoadProblem, TextSection } from '../ingest/types.js';
+import { Collection, collectionExists } from '../store/collection.js';
+import { readAnnState, updateSearchIndexes, validateIndexSettings, type AnnState } from '../store/collection-index.js';
+import { readLexicalState } from '../store/collection-lexical.js';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, type ChunkingSettings, type IndexSettings } from '../store/manifest.js';
+import type { DocumentRow, NewChunkRow } from '../store/metadata-db.js';
+import { assertSameModel, loadEmbedder, refOf } from './load-model.js';
+import { collectionOf, dataDirOf, DEFAULT_MODEL, type CollectionOptions } from './options.js';
+
+/** What a new collection is made with (model, chunking, index). */
+export interface CollectionSettings {
+  /** Model reference; default: the collection's own model, or all-MiniLM-L6-v2 for a new one. */
+  model?: string;
+  chunkTokens?: number;
+  overlapTokens?: number;
+  /** Vector index type and parameters (default flat); changing them on an existing collection rebuilds the index. */
+  index?: IndexSettings;
+  /** A loaded embedder to reuse (its identity is still checked). */
+  embedder?: Embedder;
+}
+
+export interface IngestOptions extends CollectionOptions, CollectionSettings {
+  /** Chunks embedded and committed together (default 256). */
+  batchChunks?: number;
+  /** Notes from the index build (cold-start fallback, recall under the floor). */
+  onNote?: (note: string) => void;
+  onProgress?: (p: IndexProgress) => void;
+  onProblem?: (p: LoadProblem) => void;
+  /** Called after each commit with the documents it made live: they survive any crash from now on. */
+  onCommit?: (docs: Array<{ docId: string; contentHash: string }>) => void;
+}
+
+export interface IndexProgress {
+  bytesDone: number;
+  bytesTotal: number;
+  documents: number;
+  chunks: number;
+}
+
+export interface IndexReport {
+  collection: string;
+  created: boolean;
+  model: string;
+  documentsAdded: number;
+  documentsUpdated: number;
+  documentsUnchanged: number;
+  chunksWritten: number;
+  /** Chunks whose vector came from the embedding cache (same model, same input text). */
+  cacheHits: number;
+  /** Chunks the model actually embedded in this run. */
+  chunksEmbedded: number;
+  /** The generation this run sealed (null when nothing changed). */
+  generation: number | null;
+  /** The vector index after the run, with its measured recall (null for flat). */
+  ann: AnnState | null;
+  notes: string[];
+  problems: LoadProblem[];
+  elapsedMs: number;
+}
+
+/** What one ingest run reads: its items, their total size (for progress) and the version's note. */
+export interface IngestSource {
+  items: () => AsyncIterable<LoadItem>;
+  bytesTotal: () => Promise<number>;
+  note: string;
+}
+
+interface PendingChunk {
+  row: Omit<NewChunkRow, 'segment' | 'row'>;
+  embedText: string;
+}
+
+/** Runs one ingest: open or create the collection, write the source's documents, update the indexes. */
+export async function runIngest(source: IngestSource, opts: IngestOptions, started = performance.now()): Promise<IndexReport> {
+  const { collection, embedder, ownEmbedder, created } = await openForIngest(opts);
+  try {
+    let rebuild = false;
+    if (!created && opts.index && JSON.stringify(opts.index) !== JSON.stringify(collection.manifest.index)) {
+      await collection.setManifest({ ...collection.manifest, index: opts.index });
+      rebuild = true;
+    }
+    const report = await ingestItems(collection, embedder, source, opts, created, started);
+    if (report.generation !== null || rebuild || !readAnnState(collection) || !readLexicalState(collection)) {
+      const { notes } = await updateSearchIndexes(collection, { rebuild });
+      report.notes.push(...notes);
+      for (const n of notes) opts.onNote?.(n);
+    }
+    report.ann = readAnnState(collection);
+    report.elapsedMs = Math.round(performance.now() - started);
+    return report;
+  } finally {
+    if (ownEmbedder) await embedder.close();
+    await collection.close();
+  }
+}
+
+/**
+ * Opens a collection for writing (its lock held) with a checked model, or creates it. An
+ * existing collection's model must match what is stored, and must still reproduce its
+ * fingerprint (drift is refused before anything is written).
+ */
+async function openForIngest(opts: IngestOptions): Promise<{ collection: Collection; embedder: Embedder; ownEmbedder: boolean; created: boolean }> {
+  const dataDir = dataDirOf(opts);
+  const name = collectionOf(opts);
+  if (!collectionExists(dataDir, name)) {
+    const { collection, embedder, ownEmbedder } = await createWithModel(opts);
+    return { collection, embedder, ownEmbedder, created: true };
+  }
+  const collection = await Collection.open(dataDir, name, 'write');
+  let embedder: Embedder | undefined;
+  const ownEmbedder = !opts.embedder;
+  try {
+    const stored = collection.manifest.model;
+    const ref = opts.model ?? refOf(stored);
+    if (opts.model !== undefined) checkRequestedModel(name, stored, ref);
+    embedder = opts.embedder ?? (await loadEmbedder(ref, opts.modelsDir));
+    assertSameModel(name, stored, embedder.identity);
+    assertSameChunking(name, collection.manifest.chunking, opts);
+    if (opts.index) validateIndexSettings(opts.index, stored.dims);
+    const fp = await compareFingerprint(collection.manifest.fingerprint, embedder);
+    if (!fp.passed) throw new ModelDriftError(name, describeIdentity(stored), fp.minCosine, FINGERPRINT_MIN_COSINE);
+    return { collection, embedder, ownEmbedder, created: false };
+  } catch (e) {
+    if (ownEmbedder) await embedder?.close();
+    await collection.close();
+    throw e;
+  }
+}
+
+/**
+ * Creates an empty collection: the model's identity and fingerprint, chunking and index
+ * settings, all checked before anything is created. Returns it open for writing.
+ */
+export async function createWithModel(opts: CollectionOptions & CollectionSettings): Promise<{ collection: Collection; embedder: Embedder; ownEmbedder: boolean }> {
+  const dataDir = dataDirOf(opts);
+  const name = collectionOf(opts);
+  const embedder = opts.embedder ?? (await loadEmbedder(opts.model ?? DEFAULT_MODEL, opts.modelsDir));
+  const ownEmbedder = !opts.embedder;
+  const chunking: ChunkingSettings = {
+    chunkTokens: opts.chunkTokens ?? DEFAULT_CHUNK_TOKENS,
+    overlapTokens: opts.overlapTokens ?? DEFAULT_OVERLAP_TOKENS,
+  };
+  try {
+    resolveChunkOptions(chunking, embedder.tokenizer); // reject bad settings before creating anything
+    if (opts.index) validateIndexSettings(opts.index, embedder.identity.dims);
+    const collection = await Collection.create(dataDir, name, {
+      format: MANIFEST_FORMAT,
+      formatVersion: MANIFEST_VERSION,
+      name,
+      createdAt: new Date().toISOString(),
+      model: embedder.identity,
+      fingerprint: await computeFingerprint(embedder),
+      chunking,
+      index: opts.index ?? { type: 'flat' },
+    });
+    return { collection, embedder, ownEmbedder };
+  } catch (e) {
+    if (ownEmbedder) await embedder.close();
+    throw e;
+  }
+}
+
+/** A requested model of another id or variant is refused before any weights are loaded. */
+export function checkRequestedModel(collection: string, stored: Parameters<typeof assertSameModel>[1], ref: string): void {
+  const { id, variant } = parseModelRef(ref);
+  const requested = { ...stored, id, variant: variant ?? stored.variant };
+  if (id !== stored.id || requested.variant !== stored.variant) {
+    assertSameModel(collection, stored, requested);
+  }
+}
+
+function assertSameChunking(name: string, stored: ChunkingSettings, opts: IngestOptions): void {
+  const diffs: string[] = [];
+  if (opts.chunkTokens !== undefined && opts.chunkTokens !== stored.chunkTokens) diffs.push(`chunk tokens ${stored.chunkTokens} -> ${opts.chunkTokens}`);
+  if (opts.overlapTokens !== undefined && opts.overlapTokens !== stored.overlapTokens) diffs.push(`overlap ${stored.overlapTokens} -> ${opts.overlapTokens}`);
+  if (diffs.length > 0) {
+    throw new InvalidInputError(
+      `collection "${name}" is chunked with ${stored.chunkTokens} tokens and ${stored.overlapTokens} overlap; ` +
+        `it cannot be changed in place (${diffs.join(', ')}): index into a new collection instead`,
+      { collection: name },
+    );
+  }
+}
+
+/**
+ * Writes the source's documents under one generation. Unchanged documents (same content
+ * hash, model and chunking) are skipped. What was committed is sealed even if the run fails.
+ */
+async function ingestItems(
+  collection: Collection,
+  embedder: Embedder,
+  source: IngestSource,
+  opts: IngestOptions,
+  created: boolean,
+  started: number,
+): Promise<IndexReport> {
+  const identity = collection.manifest.model;
+  const embeddedWith = `${identity.id}:${identity.variant}@${identity.weightsSha256.slice(0, 12)}`;
+  const chunking = collection.manifest.chunking;
+  const chunkingKey = JSON.stringify({ chunkTokens: chunking.chunkTokens, overlapTokens: chunking.overlapTokens });
+  const batchChunks = Math.max(1, opts.batchChunks ?? 256);
+  const tok = embedder.tokenizer;
+
+  const report: IndexReport = {
+    collection: collection.name,
+    created,
+    model: describeIdentity(identity),
+    documentsAdded: 0,
+    documentsUpdated: 0,
+    documentsUnchanged: 0,
+    chunksWritten: 0,
+    cacheHits: 0,
+    chunksEmbedded: 0,
+    generation: null,
+    ann: null,
+    notes: [],
+    problems: [],
+    elapsedMs: 0,
+  };
+  const progress: IndexProgress = { bytesDone: 0, bytesTotal: await source.bytesTotal(), documents: 0, chunks: 0 };
+  const emit = () => opts.onProgress?.({ ...progress });
+  emit();
+
+  let pending: PendingChunk[] = [];
+  let publish: DocumentRow[] = [];
+  let publishBytes = 0;
+
+  const gen = collection.beginWrite();
+  const flush = async () => {
+    if (pending.length === 0 && publish.length === 0) return;
+    // The embedding cache: an input this model already embedded (same text, same title
+    // prefix) reuses the stored vector; duplicates within the batch are embedded once.
+    const reuse = pending.map((p) => collection.db.cachedVector(p.row.embed_hash) ?? null);
+    const firstOf = new Map<string, number>();
+    const toEmbed: number[] = [];
+    pending.forEach((p, i) => {
+      if (reuse[i] || firstOf.has(p.row.embed_hash)) return;
+      firstOf.set(p.row.embed_hash, i);
+      toEmbed.push(i);
+    });
+    const embedded = toEmbed.length > 0 ? await embedder.embed(toEmbed.map((i) => pending[i].embedText)) : [];
+    const byIndex = new Map(toEmbed.map((i, k) => [i, embedded[k]]));
+    const vectors = pending.map((p, i) => (reuse[i] ? null : (byIndex.get(i) ?? byIndex.get(firstOf.get(p.row.embed_hash)!)!)));
+    await collection.writeBatch({ chunks: pending.map((p) => p.row), vectors, reuse, publish }, gen);
+    if (publish.length > 0) opts.onCommit?.(publish.map((d) => ({ docId: d.doc_id, contentHash: d.content_hash })));
+    report.cacheHits += reuse.filter(Boolean).length;
+    report.chunksEmbedded += toEmbed.length;
+    report.chunksWritten += pending.length;
+    progress.chunks += pending.length;
+    progress.bytesDone += publishBytes;
+    progress.documents += publish.length;
+    pending = [];
+    publish = [];
+    publishBytes = 0;
+    emit();
+  };
+
+  try {
+    for await (const item of source.items()) {
+      if (item.kind === 'problem') {
+        report.problems.push(item.problem);
+        opts.onProblem?.(item.problem);
+        continue;
+      }
+      const doc = item.doc;
+      const existing = collection.db.getDocument(doc.docId);
+      if (existing && existing.content_hash === doc.contentHash && existing.embedded_with === embeddedWith && existing.chunking === chunkingKey) {
+        report.documentsUnchanged++;
+        progress.bytesDone += doc.byteLength;
+        progress.documents++;
+        emit();
+        continue;
+      }
+      const version = collection.db.nextDocVersion(doc.docId);
+      const prefix = titlePrefix(doc);
+      const reserveTokens = prefix ? Math.min(64, tok.countTokens(prefix)) : 0;
+      let seq = 0;
+      let failed = false;
+      const sections = asyncIteratorOf(doc.sections);
+      for (;;) {
+        let next: IteratorResult<TextSection>;
+        try {
+          next = await sections.next();
+        } catch (e) {
+          // The file failed part-way (vanished, unreadable): its chunks never become visible
+          // (rows already committed under this version are orphans, removed on the next write).
+          pending = pending.filter((p) => !(p.row.doc_id === doc.docId && p.row.doc_version === version));
+          const problem: LoadProblem = { path: doc.source, locator: doc.locator, code: 'UNREADABLE', reason: (e as Error).message };
+          report.problems.push(problem);
+          opts.onProblem?.(problem);
+          failed = true;
+          break;
+        }
+        if (next.done) break;
+        for (const c of chunkSections([next.value], tok, { ...chunking, reserveTokens }, seq)) {
+          seq = c.seq + 1;
+          pending.push({
+            row: {
+              doc_id: doc.docId,
+              doc_version: version,
+              seq: c.seq,
+              text: c.text,
+              start: c.start,
+              end: c.end,
+              token_count: c.tokenCount,
+              text_hash: sha256(c.text),
+              embed_hash: sha256(`${embeddedWith}\0${prefix}${c.text}`),
+            },
+            embedText: prefix + c.text,
+          });
+          if (pending.length >= batchChunks) await flush();
+        }
+      }
+      if (failed) continue;
+      publish.push({
+        doc_id: doc.docId,
+        version,
+        source: doc.source,
+        locator: doc.locator ?? null,
+        format: doc.format,
+        title: doc.title ?? null,
+        metadata: JSON.stringify(doc.metadata ?? {}),
+        content_hash: doc.contentHash,
+        byte_length: doc.byteLength,
+        chunk_count: seq,
+        embedded_with: embeddedWith,
+        chunking: chunkingKey,
+        ingested_at: new Date().toISOString(),
+      });
+      publishBytes += doc.byteLength;
+      if (existing) report.documentsUpdated++;
+      else report.documentsAdded++;
+      if (publish.length >= batchChunks) await flush();
+    }
+    await flush();
+  } finally {
+    // What was committed is live; seal it as this run's generation even if the run failed.
+    report.generation = collection.endWrite(gen, 'index', source.note)?.id ?? null;
+  }
+  report.elapsedMs = Math.round(performance.now() - started);
+  return report;
+}
+
+/**
+ * A title that is not part of the body (BEIR records, HTML <title>, documents handed over
+ * with a title) is embedded with every chunk of its document: it often carries the words a
+ * query uses.
+ */
+function titlePrefix(doc: LoadedDocument): string {
+  const title = doc.title?.trim();
+  if (!title || (doc.format !== 'jsonl' && doc.format !== 'html' && doc.format !== 'record')) return '';
+  return `${title}\n`;
+}
+
+function sha256(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+function asyncIteratorOf<T>(src: AsyncIterable<T> | Iterable<T>): AsyncIterator<T> {
+  if (Symbol.asyncIterator in src) return (src as AsyncIterable<T>)[Symbol.asyncIterator]();
+  return (async function* () {
+    yield* src as Iterable<T>;
+  })();
+}

@@ -1,0 +1,169 @@
+/**
+ * Prometheus metrics (prom-client), in one registry the server exposes at /metrics.
+ * Histograms, not summaries, so replicas aggregate. The names and labels are a contract:
+ * deploy/prometheus's alert rules and docs/observability.md are written against them.
+ *
+ * Importing this module registers the metrics in `metricsRegistry` (its own registry, never
+ * prom-client's global one, so a second copy of the module cannot collide with the first)
+ * and nothing else happens until a record* or set* call.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { SearchMode, Stage } from '../retrieve/session.js';
+
+export const metricsRegistry = new Registry();
+/** Process memory, CPU, event loop lag and heap, with prom-client's standard names (no prefix). */
+collectDefaultMetrics({ register: metricsRegistry });
+
+/** The Content-Type of metricsText(): Prometheus text exposition format 0.0.4. */
+export const METRICS_CONTENT_TYPE: string = metricsRegistry.contentType;
+
+/** Seconds, 1-2-5 steps from 100 µs (an exact search over a small collection) to 30 s. */
+const LATENCY_BUCKETS = [0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30];
+/** Embedding calls include whole ingest batches, which take minutes. */
+const EMBED_BUCKETS = [...LATENCY_BUCKETS, 60, 120, 300];
+/** Cosine from -1 to 1 in steps of 0.05 (computed from integers so the bounds print exactly). */
+const SIMILARITY_BUCKETS = Array.from({ length: 41 }, (_, i) => (i - 20) / 20);
+const RESULT_BUCKETS = [0, 1, 2, 5, 10, 20, 50, 100];
+
+const registers = [metricsRegistry];
+
+const searchDuration = new Histogram({
+  name: 'quarry_search_duration_seconds',
+  help: 'Time of one whole search (every stage, the cutoff and the page cut), by collection and mode.',
+  labelNames: ['collection', 'mode'] as const,
+  buckets: LATENCY_BUCKETS,
+  registers,
+});
+const stageDuration = new Histogram({
+  name: 'quarry_search_stage_duration_seconds',
+  help: 'Time of one search stage (embed, ann, bm25, fuse, rerank), by collection, mode and stage.',
+  labelNames: ['collection', 'mode', 'stage'] as const,
+  buckets: LATENCY_BUCKETS,
+  registers,
+});
+const embedDuration = new Histogram({
+  name: 'quarry_embed_duration_seconds',
+  help: 'Time of one embedding call, by model (id:variant) and kind (query or documents).',
+  labelNames: ['model', 'kind'] as const,
+  buckets: EMBED_BUCKETS,
+  registers,
+});
+const top1Similarity = new Histogram({
+  name: 'quarry_search_top1_similarity',
+  help: 'Cosine similarity of the top vector hit of every vector or hybrid search, by collection.',
+  labelNames: ['collection'] as const,
+  buckets: SIMILARITY_BUCKETS,
+  registers,
+});
+const searchResults = new Histogram({
+  name: 'quarry_search_results',
+  help: 'Results a search returned, after the similarity cutoff and the page cut, by collection and mode.',
+  labelNames: ['collection', 'mode'] as const,
+  buckets: RESULT_BUCKETS,
+  registers,
+});
+const httpRequests = new Counter({
+  name: 'quarry_http_requests_total',
+  help: 'HTTP requests answered, by route template, method and status code.',
+  labelNames: ['route', 'method', 'status'] as const,
+  registers,
+});
+const httpDuration = new Histogram({
+  name: 'quarry_http_request_duration_seconds',
+  help: 'Time to answer an HTTP request, by route template, method and status code.',
+  labelNames: ['route', 'method', 'status'] as const,
+  buckets: LATENCY_BUCKETS,
+  registers,
+});
+
+function collectionGauge(name: string, help: string): Gauge<'collection'> {
+  return new Gauge({ name, help, labelNames: ['collection'] as const, registers });
+}
+const documents = collectionGauge('quarry_documents', 'Live documents in the collection.');
+const chunks = collectionGauge('quarry_chunks', 'Live chunks in the collection.');
+const vectors = collectionGauge('quarry_vectors', 'Vectors in the collection\'s vector index.');
+const diskBytes = collectionGauge('quarry_index_disk_bytes', 'Bytes the collection takes on disk (every file of its folder).');
+const memoryBytes = collectionGauge('quarry_index_memory_bytes', 'Bytes the collection\'s loaded indexes take in memory.');
+const evalNdcg = collectionGauge('quarry_eval_ndcg_at_10', 'nDCG@10 of the last evaluation run.');
+const evalRecall = collectionGauge('quarry_eval_recall_at_100', 'Recall@100 of the last evaluation run.');
+const evalNdcgBaseline = collectionGauge('quarry_eval_ndcg_at_10_baseline', 'Recorded baseline nDCG@10 the alert rules compare against.');
+const evalRecallBaseline = collectionGauge('quarry_eval_recall_at_100_baseline', 'Recorded baseline Recall@100 the alert rules compare against.');
+const COLLECTION_GAUGES = [documents, chunks, vectors, diskBytes, memoryBytes, evalNdcg, evalRecall, evalNdcgBaseline, evalRecallBaseline];
+
+export type EmbedKind = 'query' | 'documents';
+
+export interface SearchObservation {
+  collection: string;
+  mode: SearchMode;
+  /** Milliseconds of the whole search. */
+  tookMs: number;
+  /** Milliseconds per stage that ran. */
+  stagesMs: Partial<Record<Stage, number>>;
+  /** Cosine of the top vector hit; null when the vector retriever did not run or found nothing. */
+  top1Similarity: number | null;
+  /** Results returned. */
+  results: number;
+}
+
+/** One finished search: its duration, each stage's, the top-1 cosine and the result count. */
+export function recordSearch(o: SearchObservation): void {
+  searchDuration.observe({ collection: o.collection, mode: o.mode }, o.tookMs / 1000);
+  for (const [stage, ms] of Object.entries(o.stagesMs) as Array<[Stage, number | undefined]>) {
+    if (ms !== undefined) stageDuration.observe({ collection: o.collection, mode: o.mode, stage }, ms / 1000);
+  }
+  if (o.top1Similarity !== null && Number.isFinite(o.top1Similarity)) top1Similarity.observe({ collection: o.collection }, o.top1Similarity);
+  searchResults.observe({ collection: o.collection, mode: o.mode }, o.results);
+}
+
+/** One embedding call (`model` as id:variant). */
+export function recordEmbed(model: string, kind: EmbedKind, seconds: number): void {
+  embedDuration.observe({ model, kind }, seconds);
+}
+
+/** One answered HTTP request; `route` is the route template (/collections/:name/search), never the raw URL. */
+export function recordHttpRequest(route: string, method: string, status: number | string, seconds: number): void {
+  const labels = { route, method: method.toUpperCase(), status: String(status) };
+  httpRequests.inc(labels);
+  httpDuration.observe(labels, seconds);
+}
+
+export interface CollectionSizes {
+  documents: number;
+  chunks: number;
+  vectors: number;
+  diskBytes: number;
+  memoryBytes: number;
+}
+
+export function setCollectionGauges(collection: string, s: CollectionSizes): void {
+  documents.set({ collection }, s.documents);
+  chunks.set({ collection }, s.chunks);
+  vectors.set({ collection }, s.vectors);
+  diskBytes.set({ collection }, s.diskBytes);
+  memoryBytes.set({ collection }, s.memoryBytes);
+}
+
+export interface EvalScores {
+  ndcgAt10: number;
+  recallAt100: number;
+  /** The recorded baseline, when there is one (alerts fire on a drop below it). */
+  baselineNdcgAt10?: number;
+  baselineRecallAt100?: number;
+}
+
+export function setEvalGauges(collection: string, e: EvalScores): void {
+  evalNdcg.set({ collection }, e.ndcgAt10);
+  evalRecall.set({ collection }, e.recallAt100);
+  if (e.baselineNdcgAt10 !== undefined) evalNdcgBaseline.set({ collection }, e.baselineNdcgAt10);
+  if (e.baselineRecallAt100 !== undefined) evalRecallBaseline.set({ collection }, e.baselineRecallAt100);
+}
+
+/** Drops a deleted collection's gauges, so it does not linger in /metrics with its last sizes. */
+export function forgetCollectionGauges(collection: string): void {
+  for (const g of COLLECTION_GAUGES) g.remove({ collection });
+}
+
+/** Every metric in the Prometheus text format (serve it with METRICS_CONTENT_TYPE). */
+export function metricsText(): Promise<string> {
+  return metricsRegistry.metrics();
+}

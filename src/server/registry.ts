@@ -1,0 +1,437 @@
+/**
+ * The server's collections, each kept warm: its model loaded and verified against the stored
+ * identity and fingerprint, its vector and BM25 indexes in memory, a warm-up query run. A
+ * search borrows the collection's current *view* (a read-only handle pinned to one sealed
+ * version, with its search session) for its whole run, so it sees one version even while an
+ * ingest commits: a new version gets a new view, swapped in once it is warm; the old one is
+ * closed when its last search returns.
+ *
+ * Writes through the server (upsert, delete, rollback, evaluation) run one at a time per
+ * collection and swap in the new view before they answer, so a client reads its own writes.
+ * A write by another process (the CLI) is noticed by the next search, which waits for the
+ * new view.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import { collectionNames, createCollection, deleteCollection, type CollectionSummary } from '../api/collections.js';
+import type { CollectionSettings } from '../api/ingest.js';
+import { assertSameModel, loadEmbedder, refOf } from '../api/load-model.js';
+import { DEFAULT_MODEL } from '../api/options.js';
+import type { Embedder } from '../embed/embedder.js';
+import { describeIdentity } from '../embed/identity.js';
+import { compareFingerprint, FINGERPRINT_MIN_COSINE } from '../embed/probes.js';
+import { CollectionNotFoundError, ModelDriftError, isQuarryError } from '../errors.js';
+import { forgetCollectionGauges, setCollectionGauges } from '../observe/metrics.js';
+import { withSpan } from '../observe/tracing.js';
+import { loadReranker, type RerankCandidate, type Reranker } from '../retrieve/rerank.js';
+import { SearchSession } from '../retrieve/session.js';
+import { Collection, collectionExists, validateCollectionName } from '../store/collection.js';
+import { readAnnState } from '../store/collection-index.js';
+import type { Tier2Cache } from '../store/tier2-cache.js';
+import { HttpError } from './http-errors.js';
+
+export type CollectionState = 'loading' | 'ready' | 'refused' | 'failed';
+
+export interface RegistryOptions {
+  dataDir: string;
+  modelsDir?: string;
+  /** Loads an embedding model by reference (default: verified files from the models folder). */
+  loadEmbedder?: (ref: string) => Promise<Embedder>;
+  /** Loads the tier-2 model the first time a search asks for rerank. */
+  loadReranker?: () => Promise<Reranker>;
+  /** Runs before a collection's warm-up query (tests make the warm-up observable with it). */
+  beforeWarmup?: (collection: string) => Promise<void>;
+  /** Chunks per commit of server-side ingests (default 256). */
+  ingestBatchChunks?: number;
+  log?: FastifyBaseLogger;
+}
+
+/** One version of a collection as searches see it. */
+export interface View {
+  collection: Collection;
+  session: SearchSession;
+  generation: number;
+  refs: number;
+  retired: boolean;
+}
+
+export interface CollectionStatus {
+  name: string;
+  state: CollectionState;
+  /** The version searches see (ready collections). */
+  version?: number;
+  model?: string;
+  /** Why a refused or failed collection does not serve. */
+  error?: { code: string; message: string };
+}
+
+interface Slot {
+  name: string;
+  state: CollectionState;
+  error?: { code: string; message: string };
+  embedder: Embedder | null;
+  view: View | null;
+  loading: Promise<void> | null;
+  refreshing: Promise<void> | null;
+  /** Tail of the chain of writes, so they run one at a time. */
+  writes: Promise<unknown>;
+}
+
+/** A search's hold on a view: release it when the answer is built. */
+export interface Lease {
+  view: View;
+  embedder: Embedder;
+  release: () => void;
+}
+
+/** The tier-2 model, loaded on the first search that asks for rerank and shared by all. */
+export class LazyReranker implements Reranker {
+  private loaded: Promise<Reranker> | null = null;
+  private real: Reranker | null = null;
+
+  constructor(private readonly load: () => Promise<Reranker>) {}
+
+  async ready(): Promise<Reranker> {
+    this.loaded ??= this.load().then(
+      (r) => (this.real = r),
+      (e: unknown) => {
+        this.loaded = null; // let a later request try again (the model may be provisioned since)
+        throw e;
+      },
+    );
+    return this.loaded;
+  }
+
+  get description(): string {
+    return this.real?.description ?? 'tier-2 model (not loaded yet)';
+  }
+
+  async score(query: string, candidates: readonly RerankCandidate[], store?: Tier2Cache | null): Promise<number[]> {
+    return (await this.ready()).score(query, candidates, store);
+  }
+
+  async close(): Promise<void> {
+    const r = this.loaded ? await this.loaded.catch(() => null) : null;
+    await r?.close();
+  }
+}
+
+function errorInfo(e: unknown): { code: string; message: string } {
+  if (isQuarryError(e)) return { code: e.code, message: e.message };
+  return { code: 'INTERNAL', message: (e as Error)?.message ?? String(e) };
+}
+
+export class CollectionRegistry {
+  private readonly slots = new Map<string, Slot>();
+  private readonly embedders = new Map<string, Promise<Embedder>>();
+  readonly reranker: LazyReranker;
+  private closed = false;
+
+  constructor(private readonly opts: RegistryOptions) {
+    this.reranker = new LazyReranker(opts.loadReranker ?? (() => loadReranker(undefined, opts.modelsDir)));
+  }
+
+  get dataDir(): string {
+    return this.opts.dataDir;
+  }
+
+  /** Finds the collections on disk and starts warming each (not awaited: /readyz reports progress). */
+  async start(): Promise<void> {
+    await this.discover();
+  }
+
+  /** Adds collections that appeared on disk since (another process created them) and warms them. */
+  async discover(): Promise<void> {
+    for (const name of await collectionNames(this.opts.dataDir)) this.slotFor(name);
+  }
+
+  private slotFor(name: string): Slot {
+    let slot = this.slots.get(name);
+    if (!slot) {
+      slot = { name, state: 'loading', embedder: null, view: null, loading: null, refreshing: null, writes: Promise.resolve() };
+      this.slots.set(name, slot);
+      const s = slot;
+      s.loading = this.warm(s).finally(() => (s.loading = null));
+    }
+    return slot;
+  }
+
+  /** One embedder per model reference, shared by the collections built with it. */
+  private embedderFor(ref: string): Promise<Embedder> {
+    let e = this.embedders.get(ref);
+    if (!e) {
+      e = (this.opts.loadEmbedder ?? ((r: string) => loadEmbedder(r, this.opts.modelsDir)))(ref);
+      this.embedders.set(ref, e);
+      e.catch(() => this.embedders.delete(ref)); // not provisioned yet: a later warm-up may find it
+    }
+    return e;
+  }
+
+  /**
+   * Loads a collection for serving: its model, checked against the stored identity and
+   * fingerprint (a mismatch or drift refuses the collection, the others still serve), its
+   * indexes, then one warm-up query.
+   */
+  private async warm(slot: Slot): Promise<void> {
+    try {
+      await withSpan('quarry.warmup', { 'quarry.collection': slot.name }, async () => {
+        const probe = await Collection.open(this.opts.dataDir, slot.name, 'read');
+        try {
+          const stored = probe.manifest.model;
+          const embedder = await this.embedderFor(refOf(stored));
+          assertSameModel(slot.name, stored, embedder.identity);
+          const fp = await compareFingerprint(probe.manifest.fingerprint, embedder);
+          if (!fp.passed) throw new ModelDriftError(slot.name, describeIdentity(stored), fp.minCosine, FINGERPRINT_MIN_COSINE);
+          slot.embedder = embedder;
+        } finally {
+          await probe.close();
+        }
+        await this.opts.beforeWarmup?.(slot.name);
+        const view = await this.openView(slot);
+        // not traffic: kept out of the search metrics and traces
+        await view.session.retrieve('warm up', { mode: 'hybrid', k: 1, observe: false });
+        this.install(slot, view);
+      });
+      slot.state = 'ready';
+      slot.error = undefined;
+      this.opts.log?.info({ collection: slot.name, version: slot.view?.generation }, 'collection ready');
+      await this.updateGauges(slot).catch(() => undefined);
+    } catch (e) {
+      const info = errorInfo(e);
+      // a model that is not the collection's, or no longer reproduces its fingerprint: refused
+      slot.state = isQuarryError(e) && (e.code === 'MODEL_MISMATCH' || e.code === 'MODEL_DRIFT') ? 'refused' : 'failed';
+      slot.error = info;
+      this.opts.log?.error({ collection: slot.name, error: info }, 'collection cannot serve');
+    }
+  }
+
+  private async openView(slot: Slot): Promise<View> {
+    const collection = await Collection.open(this.opts.dataDir, slot.name, 'read');
+    try {
+      const generation = collection.pinHead();
+      const session = new SearchSession(collection, slot.embedder, this.reranker);
+      await session.warm(['vector', 'bm25']);
+      return { collection, session, generation, refs: 0, retired: false };
+    } catch (e) {
+      await collection.close();
+      throw e;
+    }
+  }
+
+  /** Makes `view` the one new searches get; the old one closes when its last search returns. */
+  private install(slot: Slot, view: View): void {
+    const old = slot.view;
+    slot.view = view;
+    if (old) this.retire(old);
+  }
+
+  private retire(view: View): void {
+    view.retired = true;
+    if (view.refs === 0) void this.closeView(view);
+  }
+
+  private async closeView(view: View): Promise<void> {
+    view.session.close();
+    await view.collection.close().catch(() => undefined);
+  }
+
+  private async refresh(slot: Slot): Promise<void> {
+    slot.refreshing ??= (async () => {
+      try {
+        this.install(slot, await this.openView(slot));
+        await this.updateGauges(slot).catch(() => undefined);
+      } finally {
+        slot.refreshing = null;
+      }
+    })();
+    return slot.refreshing;
+  }
+
+  /** The slot of a collection that exists (found on disk if the server did not know it yet). */
+  private existing(name: string): Slot {
+    validateCollectionName(name);
+    const known = this.slots.get(name);
+    if (!collectionExists(this.opts.dataDir, name)) {
+      if (known) this.forget(known);
+      throw new CollectionNotFoundError(name, this.opts.dataDir);
+    }
+    return known ?? this.slotFor(name);
+  }
+
+  /** Waits for the collection to finish warming; throws 503 when it cannot serve. */
+  private async serving(name: string): Promise<Slot> {
+    if (this.closed) throw new HttpError(503, 'SHUTTING_DOWN', 'the server is shutting down');
+    const slot = this.existing(name);
+    if (slot.loading) await slot.loading;
+    if (slot.state !== 'ready' || !slot.view || !slot.embedder) {
+      const why = slot.error ? `${slot.error.message}` : 'it is not loaded';
+      throw new HttpError(503, 'COLLECTION_UNAVAILABLE', `collection "${name}" is not serving: ${why}`);
+    }
+    return slot;
+  }
+
+  /**
+   * Makes the slot's view the current sealed version (a few rounds at most, should writers
+   * keep sealing meanwhile). A refresh already under way is joined, then checked again: it
+   * may have pinned the version before the one the caller needs.
+   */
+  private async catchUp(slot: Slot): Promise<void> {
+    for (let round = 0; round < 3; round++) {
+      if (slot.refreshing) {
+        await slot.refreshing;
+        continue;
+      }
+      const view = slot.view;
+      if (!view || view.collection.db.head() === view.generation) return;
+      await this.refresh(slot);
+    }
+  }
+
+  /** Borrows the collection's current view for one search (catching up with writes made elsewhere first). */
+  async acquire(name: string): Promise<Lease> {
+    const slot = await this.serving(name);
+    await this.catchUp(slot);
+    if (!slot.view) throw new HttpError(503, 'COLLECTION_UNAVAILABLE', `collection "${name}" is not serving: it was deleted`);
+    const view = slot.view;
+    view.refs++;
+    let released = false;
+    return {
+      view,
+      embedder: slot.embedder!,
+      release: () => {
+        if (released) return;
+        released = true;
+        view.refs--;
+        if (view.retired && view.refs === 0) void this.closeView(view);
+      },
+    };
+  }
+
+  /**
+   * Runs a write on a serving collection, one at a time per collection, then swaps in the
+   * new version's view before it returns. `fn` gets the collection's verified embedder.
+   */
+  async write<T>(name: string, fn: (embedder: Embedder) => Promise<T>): Promise<T> {
+    const slot = await this.serving(name);
+    return this.exclusive(slot, async () => {
+      try {
+        return await fn(slot.embedder!);
+      } finally {
+        // the new version is served before the write answers (a write that sealed none keeps the view)
+        if (slot.state === 'ready' && collectionExists(this.opts.dataDir, name)) {
+          await this.catchUp(slot).catch((e: unknown) => this.opts.log?.warn({ collection: name, err: e }, 'cannot load the new version yet; the next search retries'));
+        }
+      }
+    });
+  }
+
+  private exclusive<T>(slot: Slot, fn: () => Promise<T>): Promise<T> {
+    const run = slot.writes.then(fn);
+    slot.writes = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Creates a collection and warms it before answering, so it can be searched at once. */
+  async create(name: string, settings: Omit<CollectionSettings, 'embedder'>): Promise<{ summary: CollectionSummary; status: CollectionStatus }> {
+    validateCollectionName(name);
+    const embedder = await this.embedderFor(settings.model ?? DEFAULT_MODEL);
+    const summary = await createCollection({ dataDir: this.opts.dataDir, collection: name, ...settings, embedder });
+    const slot = this.slotFor(name);
+    if (slot.loading) await slot.loading;
+    return { summary, status: this.statusOf(slot) };
+  }
+
+  /** Deletes a collection: waits for this server's writes to it, refuses while another process writes. */
+  async delete(name: string): Promise<void> {
+    const slot = this.existing(name);
+    if (slot.loading) await slot.loading;
+    await this.exclusive(slot, async () => {
+      await deleteCollection({ dataDir: this.opts.dataDir, collection: name });
+      this.forget(slot);
+    });
+  }
+
+  private forget(slot: Slot): void {
+    if (this.slots.get(slot.name) === slot) this.slots.delete(slot.name);
+    if (slot.view) this.retire(slot.view);
+    slot.view = null;
+    forgetCollectionGauges(slot.name);
+  }
+
+  /** The verified embedder of a serving collection, or the model a new one would be made with. */
+  async embedderForNew(model: string | undefined): Promise<Embedder> {
+    return this.embedderFor(model ?? DEFAULT_MODEL);
+  }
+
+  /** Runs `fn` as a write on `name` when it exists; when it does not, under no lock (it will create it). */
+  async writeOrCreate<T>(name: string, model: string | undefined, fn: (embedder: Embedder) => Promise<T>): Promise<T> {
+    if (collectionExists(this.opts.dataDir, validateCollectionName(name))) return this.write(name, fn);
+    const out = await fn(await this.embedderForNew(model));
+    const slot = this.slotFor(name);
+    if (slot.loading) await slot.loading;
+    return out;
+  }
+
+  private statusOf(slot: Slot): CollectionStatus {
+    return {
+      name: slot.name,
+      state: slot.state,
+      ...(slot.view && slot.state === 'ready' ? { version: slot.view.generation } : {}),
+      ...(slot.view ? { model: describeIdentity(slot.view.collection.manifest.model) } : {}),
+      ...(slot.error ? { error: slot.error } : {}),
+    };
+  }
+
+  /** Every known collection's state; ready when none is still loading. */
+  status(): { ready: boolean; collections: CollectionStatus[] } {
+    const collections = [...this.slots.values()].sort((a, b) => a.name.localeCompare(b.name)).map((s) => this.statusOf(s));
+    return { ready: !this.closed && collections.every((c) => c.state !== 'loading'), collections };
+  }
+
+  statusFor(name: string): CollectionStatus | undefined {
+    const slot = this.slots.get(name);
+    return slot ? this.statusOf(slot) : undefined;
+  }
+
+  /** Brings the size gauges of every serving collection up to date (before a /metrics scrape). */
+  async updateAllGauges(): Promise<void> {
+    for (const slot of this.slots.values()) await this.updateGauges(slot).catch(() => undefined);
+  }
+
+  private async updateGauges(slot: Slot): Promise<void> {
+    const view = slot.view;
+    if (!view || view.retired || slot.state !== 'ready') return;
+    const c = view.collection;
+    const counts = c.db.counts(view.generation);
+    const ann = readAnnState(c);
+    const disk = await c.diskUsage();
+    setCollectionGauges(slot.name, {
+      documents: counts.documents,
+      chunks: counts.chunks,
+      vectors: counts.chunks,
+      diskBytes: disk.total,
+      // flat keeps every vector in memory; an ANN index reports its own size
+      memoryBytes: ann && !ann.fallback ? ann.memoryBytes : counts.chunks * c.manifest.model.dims * 4,
+    });
+  }
+
+  /** Waits for writes in progress, then closes every view and model. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const slot of this.slots.values()) {
+      await slot.loading?.catch(() => undefined);
+      await slot.writes.catch(() => undefined);
+      await slot.refreshing?.catch(() => undefined);
+      if (slot.view) this.retire(slot.view);
+      slot.view = null;
+    }
+    this.slots.clear();
+    for (const e of this.embedders.values()) {
+      const embedder = await e.catch(() => null);
+      // embedders handed in by the caller are the caller's to close
+      if (embedder && !this.opts.loadEmbedder) await embedder.close();
+    }
+    this.embedders.clear();
+    if (!this.opts.loadReranker) await this.reranker.close();
+  }
+}
+

@@ -1,0 +1,78 @@
+import type { FastifyInstance } from 'fastify';
+import { listCollections } from '../../api/collections.js';
+import { info } from '../../api/info.js';
+import type { IndexSettings } from '../../store/manifest.js';
+import type { ServerContext } from '../app.js';
+import { authorizeCollection, keyMaySee } from '../auth.js';
+import { collectionSummary, createCollectionBody, errorResponse, nameParams } from '../schemas.js';
+
+interface CreateBody {
+  name: string;
+  model?: string;
+  chunkTokens?: number;
+  overlapTokens?: number;
+  index?: IndexSettings;
+}
+
+export function registerCollectionRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  app.get(
+    '/collections',
+    {
+      schema: { tags: ['collections'], summary: 'The collections this key may use, with model, counts, version and serving state' },
+      config: {
+        auth: { scope: 'read' },
+        docs: { 200: { type: 'object', properties: { collections: { type: 'array', items: collectionSummary } } }, 401: errorResponse },
+      },
+    },
+    async (request) => {
+      await ctx.registry.discover();
+      const all = await listCollections({ dataDir: ctx.dataDir });
+      const collections = all
+        .filter((c) => keyMaySee(request, c.name))
+        .map((c) => ({ ...c, state: ctx.registry.statusFor(c.name)?.state ?? 'loading' }));
+      return { collections };
+    },
+  );
+
+  app.post<{ Body: CreateBody }>(
+    '/collections',
+    {
+      schema: { tags: ['collections'], summary: 'Create an empty collection (model, chunking, index settings); needs admin', body: createCollectionBody },
+      config: { auth: { scope: 'admin' }, docs: { 201: collectionSummary, 400: errorResponse, 403: errorResponse, 409: errorResponse } },
+    },
+    async (request, reply) => {
+      const { name, ...settings } = request.body;
+      authorizeCollection(request, name, 'admin');
+      const { summary, status } = await ctx.registry.create(name, settings);
+      return reply
+        .code(201)
+        .header('location', `/collections/${encodeURIComponent(name)}`)
+        .send({ ...summary, state: status.state, ...(status.error ? { error: status.error } : {}) });
+    },
+  );
+
+  app.get<{ Params: { name: string } }>(
+    '/collections/:name',
+    {
+      schema: { tags: ['collections'], summary: 'What a collection holds and how it was built (`quarry info --json`), and its serving state', params: nameParams },
+      config: { auth: { scope: 'read', collection: 'param' }, docs: { 200: { type: 'object' }, 404: errorResponse } },
+    },
+    async (request) => {
+      const { path: _path, ...rest } = await info({ dataDir: ctx.dataDir, collection: request.params.name });
+      const status = ctx.registry.statusFor(request.params.name);
+      return { ...rest, state: status?.state ?? 'loading', ...(status?.error ? { error: status.error } : {}) };
+    },
+  );
+
+  app.delete<{ Params: { name: string } }>(
+    '/collections/:name',
+    {
+      schema: { tags: ['collections'], summary: 'Delete a whole collection (refused while another process writes it); needs admin', params: nameParams },
+      config: { auth: { scope: 'admin', collection: 'param' }, docs: { 200: { type: 'object' }, 404: errorResponse, 409: errorResponse } },
+    },
+    async (request) => {
+      await ctx.registry.delete(request.params.name);
+      return { collection: request.params.name, deleted: true };
+    },
+  );
+}

@@ -1,0 +1,307 @@
+/**
+ * The HTTP API's JSON schemas, in one place: Fastify validates every request with them and
+ * @fastify/swagger turns the same objects into the OpenAPI 3 document at /openapi.json.
+ * Every object is closed (`additionalProperties: false`) and every string, array and number
+ * bounded. Response schemas are for the document only (attached in app.ts's swagger
+ * transform), so they never filter what a handler sends.
+ */
+import { MAX_DOCUMENT_ID_CHARS } from '../api/upsert-documents.js';
+import { SEARCH_MODES } from '../retrieve/session.js';
+
+/** Limits, also quoted by docs/server.md. */
+export const LIMITS = {
+  /** Body of a batch upsert. */
+  documentsBodyBytes: 10 * 1024 * 1024,
+  /** Body of a delete-by-ids request. */
+  deleteBodyBytes: 1024 * 1024,
+  /** Any other body (search, create, rollback, evaluation). */
+  bodyBytes: 64 * 1024,
+  documentsPerRequest: 1000,
+  idsPerRequest: 10_000,
+  documentTextChars: 5_000_000,
+  titleChars: 2000,
+  metadataFields: 64,
+  queryChars: 2048,
+  k: 1000,
+  offset: 10_000,
+} as const;
+
+export const COLLECTION_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
+
+const collectionName = {
+  type: 'string',
+  pattern: COLLECTION_NAME_PATTERN,
+  maxLength: 64,
+  description: "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+} as const;
+
+export const nameParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: { name: collectionName },
+} as const;
+
+export const evaluationParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'id'],
+  properties: { name: collectionName, id: { type: 'string', pattern: '^[0-9a-f]{16}$', maxLength: 16 } },
+} as const;
+
+const modelRef = { type: 'string', minLength: 1, maxLength: 200, description: 'a model id with an optional variant, e.g. sentence-transformers/all-MiniLM-L6-v2:int8' } as const;
+
+const indexSettings = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type'],
+  properties: {
+    type: { type: 'string', enum: ['flat', 'ivf', 'ivfpq', 'hnsw'] },
+    params: {
+      type: 'object',
+      maxProperties: 16,
+      description: 'nlist, nprobe, pqM, pqBits, refine (ivf, ivfpq); connectivity, expansionAdd, expansionSearch, quantization (hnsw)',
+      additionalProperties: { anyOf: [{ type: 'number' }, { type: 'string', maxLength: 16 }] },
+    },
+    recallFloor: { type: 'number', minimum: 0, maximum: 1 },
+  },
+} as const;
+
+export const createCollectionBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: {
+    name: collectionName,
+    model: modelRef,
+    chunkTokens: { type: 'integer', minimum: 8, maximum: 8192 },
+    overlapTokens: { type: 'integer', minimum: 0, maximum: 4096 },
+    index: indexSettings,
+  },
+} as const;
+
+export const upsertDocumentsBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['documents'],
+  properties: {
+    documents: {
+      type: 'array',
+      minItems: 1,
+      maxItems: LIMITS.documentsPerRequest,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'text'],
+        properties: {
+          id: { type: 'string', minLength: 1, maxLength: MAX_DOCUMENT_ID_CHARS },
+          text: { type: 'string', maxLength: LIMITS.documentTextChars },
+          title: { type: 'string', maxLength: LIMITS.titleChars },
+          metadata: { type: 'object', maxProperties: LIMITS.metadataFields, description: 'any JSON object; metadata filters match on it' },
+        },
+      },
+    },
+  },
+} as const;
+
+export const deleteDocumentsBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['ids'],
+  properties: {
+    ids: { type: 'array', minItems: 1, maxItems: LIMITS.idsPerRequest, items: { type: 'string', minLength: 1, maxLength: MAX_DOCUMENT_ID_CHARS } },
+  },
+} as const;
+
+export const searchBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['query'],
+  properties: {
+    query: { type: 'string', minLength: 1, maxLength: LIMITS.queryChars },
+    k: { type: 'integer', minimum: 1, maximum: LIMITS.k, default: 10 },
+    offset: { type: 'integer', minimum: 0, maximum: LIMITS.offset },
+    mode: { type: 'string', enum: [...SEARCH_MODES], default: 'vector' },
+    filter: {
+      type: 'object',
+      maxProperties: 32,
+      description: 'metadata filter: equality, $in, $nin, $ne, $gt/$gte/$lt/$lte on numbers and ISO dates, $and/$or, dotted fields',
+    },
+    minScore: { type: 'number', minimum: -1e9, maximum: 1e9 },
+    weights: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { vector: { type: 'number', minimum: 0, maximum: 1000 }, bm25: { type: 'number', minimum: 0, maximum: 1000 } },
+    },
+    fusion: { type: 'string', enum: ['convex', 'rrf'] },
+    rrfK: { type: 'number', minimum: 0, maximum: 1e6 },
+    window: { type: 'integer', minimum: 1, maximum: 10_000 },
+    bm25: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { k1: { type: 'number', minimum: 0, maximum: 10 }, b: { type: 'number', minimum: 0, maximum: 1 } },
+    },
+    rerank: { type: 'boolean' },
+    rerankTopN: { type: 'integer', minimum: 1, maximum: 1000 },
+    rerankWeight: { type: 'number', minimum: 0, maximum: 1 },
+    params: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        nprobe: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+        efSearch: { type: 'integer', minimum: 1, maximum: 100_000 },
+        refine: { type: 'integer', minimum: 0, maximum: 100_000 },
+      },
+    },
+  },
+} as const;
+
+export const rollbackBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['version'],
+  properties: { version: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } },
+} as const;
+
+export const EVAL_MODES = SEARCH_MODES.flatMap((m) => [m, `${m}+rerank`]);
+
+export const evaluationBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['dataset'],
+  properties: {
+    dataset: { type: 'string', minLength: 1, maxLength: 1024, description: 'a BEIR folder, relative to the server\'s datasets root' },
+    split: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$', maxLength: 64, default: 'test' },
+    modes: { type: 'array', minItems: 1, maxItems: EVAL_MODES.length, uniqueItems: true, items: { type: 'string', enum: EVAL_MODES } },
+    k: { type: 'integer', minimum: 1, maximum: 100 },
+    limitQueries: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+    ignoreIdenticalIds: { type: 'boolean' },
+    model: modelRef,
+    baseline: { type: 'boolean', description: "also record this run's nDCG@10 and Recall@100 as the baseline the alert rules compare against" },
+  },
+} as const;
+
+// --- responses (for the OpenAPI document only) -----------------------------------------------
+
+export const errorResponse = {
+  type: 'object',
+  description: 'every error: 400 invalid input, 401 no or unknown key, 403 scope or collection not allowed, 404 not found, 409 conflict, 413 too large, 503 not serving',
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: { code: { type: 'string' }, field: { type: 'string' }, message: { type: 'string' } },
+    },
+  },
+} as const;
+
+const searchResult = {
+  type: 'object',
+  properties: {
+    rank: { type: 'integer' },
+    score: { type: 'number' },
+    chunkId: { type: 'string' },
+    docId: { type: 'string' },
+    source: { type: 'string' },
+    locator: { type: 'string' },
+    title: { type: 'string' },
+    text: { type: 'string' },
+    span: { type: 'object', properties: { start: { type: 'integer' }, end: { type: 'integer' } } },
+    metadata: { type: 'object' },
+    scores: {
+      type: 'object',
+      properties: {
+        vector: { type: 'number', nullable: true },
+        bm25: { type: 'number', nullable: true },
+        fused: { type: 'number', nullable: true },
+        rerank: { type: 'number', nullable: true },
+      },
+    },
+    lineage: { type: 'object', properties: { contentHash: { type: 'string' }, model: { type: 'string' }, ingestedAt: { type: 'string' } } },
+  },
+} as const;
+
+export const searchResponse = {
+  type: 'object',
+  description: 'the object `quarry search --json` prints; the X-Quarry-Version header names the version searched',
+  properties: {
+    query: { type: 'string' },
+    collection: { type: 'string' },
+    model: { type: 'string' },
+    mode: { type: 'string', enum: [...SEARCH_MODES] },
+    reranker: { type: 'string' },
+    queryTruncated: { type: 'boolean' },
+    results: { type: 'array', items: searchResult },
+    stagesMs: { type: 'object', additionalProperties: { type: 'number' } },
+    tookMs: { type: 'number' },
+  },
+} as const;
+
+export const collectionSummary = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    createdAt: { type: 'string' },
+    model: { type: 'string' },
+    chunking: { type: 'object', properties: { chunkTokens: { type: 'integer' }, overlapTokens: { type: 'integer' } } },
+    index: { type: 'object' },
+    documents: { type: 'integer' },
+    chunks: { type: 'integer' },
+    version: { type: 'integer' },
+    state: { type: 'string', enum: ['loading', 'ready', 'refused', 'failed'] },
+  },
+} as const;
+
+export const indexReport = {
+  type: 'object',
+  description: 'documentsAdded/Updated/Unchanged, chunksWritten, cacheHits, chunksEmbedded, the version written (generation), notes and problems',
+} as const;
+
+export const versionInfo = {
+  type: 'object',
+  properties: {
+    version: { type: 'integer' },
+    current: { type: 'boolean' },
+    createdAt: { type: 'string' },
+    kind: { type: 'string' },
+    note: { type: 'string' },
+    documents: { type: 'integer' },
+    chunks: { type: 'integer' },
+    model: { type: 'string' },
+    index: { type: 'object' },
+  },
+} as const;
+
+export const readinessResponse = {
+  type: 'object',
+  properties: {
+    ready: { type: 'boolean' },
+    collections: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          name: { type: 'string' },
+          state: { type: 'string', enum: ['loading', 'ready', 'refused', 'failed'] },
+          version: { type: 'integer' },
+          model: { type: 'string' },
+          error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
+        },
+      },
+    },
+  },
+} as const;
+
+export const evaluationJob = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    collection: { type: 'string' },
+    status: { type: 'string', enum: ['running', 'done', 'failed'] },
+    startedAt: { type: 'string' },
+    finishedAt: { type: 'string' },
+    report: { type: 'object', description: 'the object `quarry eval --json` prints' },
+    error: errorResponse.properties.error,
+  },
+} as const;
+
