@@ -1,6 +1,28 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root (benchmarks run from dist/bench/). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SHARED_DIR = resolve(REPO_ROOT, '..', 'shared');
+
+export function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/**
+ * Replaces the block between `<!-- <name> begin ... -->` and `<!-- <name> end -->` in a
+ * Markdown file (BENCHMARKS.md), or appends it; what lies outside the markers is kept.
+ */
+export function writeMarkedSection(path: string, name: string, section: string): void {
+  const begin = `<!-- ${name} begin (written by npm run ${name}) -->`;
+  const end = `<!-- ${name} end -->`;
+  const block = `${begin}\n${section}\n${end}`;
+  const old = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
+  const a = old.indexOf(begin);
+  const b = old.indexOf(end);
+  const next = a >= 0 && b > a ? old.slice(0, a) + block + old.slice(b + end.length) : old.replace(/\n*$/, '\n\n') + block + '\n';
+  writeFileSync(path, next);
+}

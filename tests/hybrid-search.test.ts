@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { deleteDocuments } from '../src/api/delete-documents.js';
@@ -190,6 +190,18 @@ test('tier 2: candidate vectors persist beside the collection, a new process emb
   assert.equal(existsSync(join(dir.path, 'default', TIER2_CACHE_FILE)), false);
   await run(q, { mode: 'hybrid', k: 5, rerank: true, reranker: new EmbeddingReranker(counting), rerankTopN: 8 });
   assert.equal(embedded, 16, 'refilled on demand after compact');
+});
+
+test('re-indexing unchanged documents does not rewrite the BM25 file; its state follows the head', async () => {
+  const file = join(dir.path, 'default', 'indexes', 'bm25.qlex');
+  const before = await stat(file);
+  await indexPaths([join(corpusDir, 'corpus.jsonl')], { dataDir: dir.path, modelsDir: modelsDir(), embedder: await sharedEmbedder() });
+  const afterStat = await stat(file);
+  assert.equal(afterStat.ino, before.ino, 'same file, not replaced');
+  assert.equal(afterStat.mtimeMs, before.mtimeMs);
+  const i = await info({ dataDir: dir.path });
+  assert.equal(i.lexical!.generation, i.version);
+  assert.equal((await run('ORD-2024-00042', { mode: 'bm25', k: 1 })).results[0].docId, TARGET);
 });
 
 test('the BM25 index follows deletes and rollback', async () => {

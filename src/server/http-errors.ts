@@ -108,8 +108,46 @@ export function toHttpError(e: unknown, requestId: string): { status: number; bo
   return { status: 500, body: errorBody('INTERNAL', `internal error; the server log has the details under request id ${requestId}`), headers: {} };
 }
 
-export function sendError(e: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+export function sendError(e: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<FastifyReply> {
   const { status, body, headers } = toHttpError(e, request.id);
   if (status >= 500) request.log.error({ err: e }, 'request failed');
-  return reply.code(status).headers(headers).send(body);
+  const send = () => reply.code(status).headers(headers).send(body);
+  // A body refused unread (too large): answer once it has been drained, or the socket closes
+  // with unread bytes, the kernel resets it, and the client never sees its 413.
+  return status === 413 && !request.raw.complete ? drainThen(request, () => reply.code(status).headers({ ...headers, connection: 'close' }).send(body)) : send();
+}
+
+/** How much of a refused body is read and dropped before answering, at most, and for how long. */
+const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
+const DRAIN_MAX_MS = 5_000;
+
+/**
+ * Lingering close, bounded: reads and discards the rest of the request body, then answers
+ * (with Connection: close). Past the byte or time bound the answer goes anyway, so a
+ * client that keeps sending cannot hold the server.
+ */
+function drainThen(request: FastifyRequest, send: () => FastifyReply): Promise<FastifyReply> {
+  const raw = request.raw;
+  return new Promise((resolve) => {
+    let bytes = 0;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      raw.off('data', onData);
+      raw.off('end', finish);
+      raw.off('error', finish);
+      resolve(send());
+    };
+    const onData = (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > DRAIN_MAX_BYTES) finish();
+    };
+    const timer = setTimeout(finish, DRAIN_MAX_MS);
+    raw.on('data', onData);
+    raw.once('end', finish);
+    raw.once('error', finish);
+    raw.resume();
+  });
 }

@@ -146,11 +146,12 @@ export async function updateCollectionIndex(c: Collection, opts: { rebuild?: boo
 
 /**
  * After a write: the vector index (updateCollectionIndex; `rebuild` drops its tombstones)
- * and the BM25 index (always incremental: chunk ids never change, removal is exact).
+ * and the BM25 index (incremental: chunk ids never change, removal is exact; `rebuild`
+ * (compact, gc) writes it anew from the stored text, which also repairs a damaged file).
  */
 export async function updateSearchIndexes(c: Collection, opts: { rebuild?: boolean } = {}): Promise<{ state: AnnState | null; notes: string[] }> {
   const out = await updateCollectionIndex(c, opts);
-  await updateLexicalIndex(c);
+  await updateLexicalIndex(c, { rebuild: opts.rebuild });
   return out;
 }
 

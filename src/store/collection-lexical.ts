@@ -62,6 +62,16 @@ async function loadSaved(c: Collection, state: LexicalState | null): Promise<Bm2
 export async function updateLexicalIndex(c: Collection, opts: { rebuild?: boolean } = {}): Promise<LexicalState> {
   const head = c.db.head();
   const prev = readLexicalState(c);
+  if (!opts.rebuild && prev && prev.analyzer === ANALYZER_VERSION && existsSync(lexicalFile(c))) {
+    const { added, removed } = c.db.changesSince(prev.generation);
+    if (added.length === 0 && removed.length === 0) {
+      // nothing to index (an upsert of unchanged documents): the saved file already is this
+      // version's index, so only the state moves, without reading or rewriting the file
+      const state: LexicalState = { ...prev, generation: head };
+      c.db.transaction(() => c.db.setState('bm25', JSON.stringify(state)));
+      return state;
+    }
+  }
   let index = opts.rebuild ? null : await loadSaved(c, prev).catch(() => null);
   if (index && prev) {
     const { added, removed } = c.db.changesSince(prev.generation);

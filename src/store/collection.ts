@@ -299,7 +299,13 @@ export class Collection {
     const sizeOf = async (dir: string, filter: (f: string) => boolean = () => true) => {
       let n = 0;
       for (const f of existsSync(dir) ? await readdir(dir) : []) {
-        if (filter(f)) n += (await stat(join(dir, f))).size;
+        if (!filter(f)) continue;
+        // a concurrent writer's temp file can be renamed away between readdir and stat
+        const st = await stat(join(dir, f)).catch((e: NodeJS.ErrnoException) => {
+          if (e.code === 'ENOENT') return null;
+          throw e;
+        });
+        n += st?.size ?? 0;
       }
       return n;
     };
