@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import usearch, { type BatchMatches } from 'usearch';
 import { K, QUERY_COUNT, SPLIT_SEED, TRAIN_SAMPLE } from './configs.js';
 import { loadVectors, readMeta, VECTORS_DIR } from './vectors.js';
+import { prng } from '../support.js';
 
 export interface SplitInfo {
   n: number;
@@ -40,21 +41,10 @@ export interface Dataset {
   trainRows: Int32Array;
 }
 
-/** mulberry32: a small seeded PRNG, so the split is the same on every machine. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `count` distinct integers in [0, n), sorted, drawn by a partial Fisher-Yates shuffle. */
 export function sample(n: number, count: number, seed: number): Int32Array {
-  const rand = rng(seed);
+  const rand = prng(seed);
   const pool = new Int32Array(n);
   for (let i = 0; i < n; i++) pool[i] = i;
   const m = Math.min(count, n);

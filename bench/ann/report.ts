@@ -1,7 +1,7 @@
 /** Turns the results into the tables of BENCHMARKS.md and the verdict on each of the issue's targets. */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AnnConfig, SearchPoint } from './configs.js';
 import type { PointResult, SystemName, SystemResult } from './measure.js';
+import { writeMarkedSection } from '../support.js';
 
 export interface ConfigResults {
   config: AnnConfig;
@@ -244,15 +244,7 @@ export function markdownSection(r: AnnReport): string {
   ].join('\n');
 }
 
-const BEGIN = '<!-- bench:ann begin (written by npm run bench:ann) -->';
-const END = '<!-- bench:ann end -->';
-
 /** Replaces this benchmark's section in BENCHMARKS.md (or appends it), leaving other sections alone. */
 export function writeSection(path: string, section: string): void {
-  const block = `${BEGIN}\n${section}\n${END}`;
-  const old = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
-  const a = old.indexOf(BEGIN);
-  const b = old.indexOf(END);
-  const next = a >= 0 && b > a ? old.slice(0, a) + block + old.slice(b + END.length) : old.replace(/\n*$/, '\n\n') + block + '\n';
-  writeFileSync(path, next);
+  writeMarkedSection(path, 'bench:ann', section);
 }

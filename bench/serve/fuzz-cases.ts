@@ -8,6 +8,7 @@
  * collection's own documents (unchanged, so no new version). Write routes are only ever
  * aimed at the fuzz collection, and its write and admin keys cover nothing else.
  */
+import { prng } from '../support.js';
 import { SCIFACT } from './server.js';
 
 export type Expect = 'reject' | 'accept' | 'either';
@@ -52,18 +53,6 @@ export const FUZZ_DOCS = Array.from({ length: 8 }, (_, i) => ({
   text: `Fuzz note ${i}: order ORD-${1000 + i} was packed in warehouse ${['Hamburg', 'Lyon', 'Porto', 'Gdansk'][i % 4]} and shipped on day ${i + 1}.`,
   metadata: { n: i, site: ['Hamburg', 'Lyon', 'Porto', 'Gdansk'][i % 4], tags: ['fuzz', i % 2 ? 'odd' : 'even'] },
 }));
-
-/** mulberry32: small, fast, and the same sequence for the same seed on every machine. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Categories and their share of the run (weights, not counts). */
 export const CATEGORY_WEIGHTS: Record<string, number> = {
