@@ -22,6 +22,7 @@ import { loadEmbedder, refOf } from '../src/api/load-model.js';
 import { loadBeirDataset } from '../src/eval/beir.js';
 import { mean, ndcgAtK } from '../src/eval/metrics.js';
 import { DEFAULT_RERANK_MODEL, DEFAULT_RERANK_TOP_N, loadReranker } from '../src/retrieve/rerank.js';
+import { minmax } from '../src/retrieve/fusion.js';
 import { SearchSession } from '../src/retrieve/session.js';
 import { lexicalText } from '../src/store/collection-lexical.js';
 import { Collection } from '../src/store/collection.js';
@@ -97,11 +98,6 @@ async function main(): Promise<void> {
         }),
       ) * 1e4,
     ) / 1e4;
-  const minmax = (xs: number[]): number[] => {
-    const lo = Math.min(...xs);
-    const span = Math.max(...xs) - lo;
-    return xs.map((x) => (span > 0 ? (x - lo) / span : 1));
-  };
   const reorder = (p: QueryPool, score: (i: number) => number): number[] => {
     const n = p.rerank.length;
     const head = [...Array(n).keys()].sort((a, b) => score(b) - score(a) || a - b).map((i) => p.ids[i]);

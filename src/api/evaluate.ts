@@ -89,6 +89,7 @@ export async function evaluate(opts: EvalOptions): Promise<EvalReport> {
   if (!Number.isInteger(k) || k < 1 || k > DOC_DEPTH) throw new InvalidInputError(`k must be an integer from 1 to ${DOC_DEPTH}`, { field: 'k' });
   const specs = (opts.modes ?? ['bm25', 'vector', 'hybrid']).map((m) => ({ spec: m.trim(), ...parseMode(m) }));
   if (specs.length === 0) throw new InvalidInputError('no modes to evaluate', { field: 'modes' });
+  const fusion = fusionOf(opts.fusion, opts.rrfK); // refused here, before any ingest, when inconsistent
   const dir = resolve(opts.dataset);
   const ds = await loadBeirDataset(dir, opts.split ?? 'test');
   const queries = opts.limitQueries ? ds.queries.slice(0, opts.limitQueries) : ds.queries;
@@ -198,8 +199,8 @@ export async function evaluate(opts: EvalOptions): Promise<EvalReport> {
         chunkDepth: CHUNK_DEPTH,
         ignoreIdenticalIds: opts.ignoreIdenticalIds ?? false,
         weights: opts.weights ?? { vector: 1, bm25: 1 },
-        fusion: fusionOf(opts.fusion, opts.rrfK),
-        ...(fusionOf(opts.fusion, opts.rrfK) === 'rrf' ? { rrfK: opts.rrfK ?? DEFAULT_RRF_K } : {}),
+        fusion,
+        ...(fusion === 'rrf' ? { rrfK: opts.rrfK ?? DEFAULT_RRF_K } : {}),
         bm25: { k1: opts.bm25?.k1 ?? BM25_DEFAULTS.k1, b: opts.bm25?.b ?? BM25_DEFAULTS.b },
         ...(reranker ? { rerankTopN: opts.rerankTopN ?? DEFAULT_RERANK_TOP_N, rerankWeight: opts.rerankWeight ?? DEFAULT_RERANK_WEIGHT } : {}),
       },

@@ -81,24 +81,23 @@ export function rrfFuse(lists: readonly RankedList[], opts: { k?: number; weight
   return collect(lists, (list, i) => weightOf(weights, list.name) / (k + i + 1));
 }
 
+/** Min-max over one list of scores: lowest 0, highest 1; all-equal scores map to 1. */
+export function minmax(xs: readonly number[]): number[] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const x of xs) {
+    lo = Math.min(lo, x);
+    hi = Math.max(hi, x);
+  }
+  const span = hi - lo;
+  return xs.map((x) => (span > 0 ? (x - lo) / span : 1));
+}
+
 /** Weighted sum of min-max normalized scores. */
 export function convexFuse(lists: readonly RankedList[], opts: { weights?: Readonly<Record<string, number>> } = {}): FusedHit[] {
   const weights = opts.weights ?? {};
-  const ranges = new Map<RankedList, { min: number; span: number }>();
-  for (const list of lists) {
-    let min = Infinity;
-    let max = -Infinity;
-    for (const h of list.hits) {
-      min = Math.min(min, h.score);
-      max = Math.max(max, h.score);
-    }
-    ranges.set(list, { min, span: max - min });
-  }
-  return collect(lists, (list, i) => {
-    const { min, span } = ranges.get(list)!;
-    const norm = span > 0 ? (list.hits[i].score - min) / span : 1;
-    return weightOf(weights, list.name) * norm;
-  });
+  const normalized = new Map(lists.map((list) => [list, minmax(list.hits.map((h) => h.score))]));
+  return collect(lists, (list, i) => weightOf(weights, list.name) * normalized.get(list)![i]);
 }
 
 /**

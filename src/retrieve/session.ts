@@ -33,7 +33,7 @@ import { CollectionSearcher } from '../store/collection-index.js';
 import { lexicalText, openLexicalIndex } from '../store/collection-lexical.js';
 import type { Collection } from '../store/collection.js';
 import { Tier2Cache } from '../store/tier2-cache.js';
-import { convexFuse, DEFAULT_RRF_K, fusionOf, rrfFuse, type FusionMethod, type RankedList } from './fusion.js';
+import { convexFuse, DEFAULT_RRF_K, fusionOf, minmax, rrfFuse, type FusionMethod, type RankedList } from './fusion.js';
 import { DEFAULT_RERANK_TOP_N, DEFAULT_RERANK_WEIGHT, type Reranker } from './rerank.js';
 
 export const SEARCH_MODES = ['vector', 'bm25', 'hybrid'] as const;
@@ -276,18 +276,6 @@ export class SearchSession {
     }
     return { retrieved: { hits: ranked.slice(offset, page), timings, candidates }, top1Similarity };
   }
-}
-
-/** Min-max over the pool; all-equal scores map to 1 (as in convex fusion). */
-function minmax(xs: readonly number[]): number[] {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const x of xs) {
-    lo = Math.min(lo, x);
-    hi = Math.max(hi, x);
-  }
-  const span = hi - lo;
-  return xs.map((x) => (span > 0 ? (x - lo) / span : 1));
 }
 
 /** A whole-query identifier: chunks holding it exactly go first, in their fused order. */

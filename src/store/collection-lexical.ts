@@ -62,24 +62,22 @@ async function loadSaved(c: Collection, state: LexicalState | null): Promise<Bm2
 export async function updateLexicalIndex(c: Collection, opts: { rebuild?: boolean } = {}): Promise<LexicalState> {
   const head = c.db.head();
   const prev = readLexicalState(c);
-  if (!opts.rebuild && prev && prev.analyzer === ANALYZER_VERSION && existsSync(lexicalFile(c))) {
-    const { added, removed } = c.db.changesSince(prev.generation);
-    if (added.length === 0 && removed.length === 0) {
-      // nothing to index (an upsert of unchanged documents): the saved file already is this
-      // version's index, so only the state moves, without reading or rewriting the file
-      const state: LexicalState = { ...prev, generation: head };
-      c.db.transaction(() => c.db.setState('bm25', JSON.stringify(state)));
-      return state;
-    }
+  const usable = !opts.rebuild && prev !== null && prev.analyzer === ANALYZER_VERSION && existsSync(lexicalFile(c));
+  const changes = usable ? c.db.changesSince(prev.generation) : null;
+  if (changes && changes.added.length === 0 && changes.removed.length === 0) {
+    // nothing to index (an upsert of unchanged documents): the saved file already is this
+    // version's index, so only the state moves, without reading or rewriting the file
+    const state: LexicalState = { ...prev!, generation: head };
+    c.db.transaction(() => c.db.setState('bm25', JSON.stringify(state)));
+    return state;
   }
-  let index = opts.rebuild ? null : await loadSaved(c, prev).catch(() => null);
-  if (index && prev) {
-    const { added, removed } = c.db.changesSince(prev.generation);
-    index.remove(removed);
+  let index = changes ? await loadSaved(c, prev).catch(() => null) : null;
+  if (index && changes) {
+    index.remove(changes.removed);
     await addChunks(
       c,
       index,
-      added.map((r) => r.id),
+      changes.added.map((r) => r.id),
     );
   } else {
     index = new Bm25Index();
