@@ -160,6 +160,41 @@ export class LoadError extends QuarryError {
   }
 }
 
+/** A promotion with no shadow generation built. */
+export class NoShadowError extends QuarryError {
+  constructor(collection: string) {
+    super(
+      'NO_SHADOW',
+      'not-found',
+      `collection "${collection}" has no shadow generation to promote; build one with \`quarry reindex --collection ${collection} --model <id>\``,
+      { collection },
+    );
+  }
+}
+
+/** One generation's row in a promotion gate. */
+export interface GateRowInfo {
+  generation: number;
+  model: string;
+  'ndcg@10': number;
+  'recall@100': number;
+}
+
+/** The promotion gate refused the shadow: worse than live beyond the tolerance. Live is untouched. */
+export class GateRefusedError extends QuarryError {
+  constructor(readonly gate: { mode: string; queries: number; tolerance: number; live: GateRowInfo; shadow: GateRowInfo }) {
+    const fmt = (r: GateRowInfo) => `generation ${r.generation} (${r.model}): nDCG@10 ${r['ndcg@10'].toFixed(4)}, Recall@100 ${r['recall@100'].toFixed(4)}`;
+    super(
+      'GATE_REFUSED',
+      'conflict',
+      `shadow is worse than live by more than ${gate.tolerance} on ${gate.queries} held-out queries (${gate.mode} search); live is unchanged.\n` +
+        `  live:   ${fmt(gate.live)}\n  shadow: ${fmt(gate.shadow)}\n` +
+        'Reindex with other settings, or promote anyway with --force (written to the audit log).',
+      { gate },
+    );
+  }
+}
+
 export function isQuarryError(e: unknown): e is QuarryError {
   return e instanceof QuarryError;
 }

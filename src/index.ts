@@ -11,6 +11,8 @@ export { verify, type VerifyOptions, type VerifyReport } from './api/verify.js';
 export { deleteDocuments, type DeleteReport } from './api/delete-documents.js';
 export { versions, rollback, gc, compact, DEFAULT_RETENTION, type VersionInfo, type GcReport } from './api/versions.js';
 export { check } from './api/check.js';
+export { systemCard, readAlertRules, STANDING_LIMITATIONS, type CardFacts, type CardOptions } from './api/card.js';
+export { appendAudit, audited, readAudit, readAuditLog, defaultActor, AUDIT_ACTIONS, type AuditEntry, type AuditAction, type AuditOutcome, type AuditFilter } from './observe/audit.js';
 export type { CheckReport } from './store/integrity.js';
 export { loadEmbedder } from './api/load-model.js';
 export { DEFAULT_COLLECTION, DEFAULT_DATA_DIR, DEFAULT_MODEL, type CollectionOptions } from './api/options.js';

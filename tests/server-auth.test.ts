@@ -11,7 +11,7 @@ const C = 'docs';
 const OTHER = 'other';
 
 interface Route {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   url: string;
   body?: unknown;
   scope: 'read' | 'write' | 'admin';
@@ -38,6 +38,16 @@ const ROUTES: Route[] = [
   { method: 'POST', url: `/collections/${C}/evaluations`, body: { dataset: 'nothing' }, scope: 'admin', scoped: true },
   { method: 'GET', url: `/collections/${C}/evaluations`, scope: 'read', scoped: true },
   { method: 'GET', url: `/collections/${C}/evaluations/0123456789abcdef`, scope: 'read', scoped: true },
+  { method: 'GET', url: '/audit', scope: 'admin', scoped: false },
+  { method: 'GET', url: `/collections/${C}/card`, scope: 'read', scoped: true },
+  { method: 'GET', url: `/collections/${C}/evaluations/history`, scope: 'read', scoped: true },
+  { method: 'GET', url: `/collections/${C}/stats`, scope: 'read', scoped: true },
+  { method: 'GET', url: '/session', scope: 'read', scoped: false },
+  { method: 'GET', url: `/collections/${C}/generations`, scope: 'read', scoped: true },
+  { method: 'POST', url: `/collections/${C}/generations`, body: {}, scope: 'admin', scoped: true, destructive: true },
+  { method: 'PUT', url: `/collections/${C}/judgments`, body: { queries: [{ query: 'river', expected: ['d1'] }] }, scope: 'admin', scoped: true },
+  { method: 'POST', url: `/collections/${C}/promote`, body: {}, scope: 'admin', scoped: true },
+  { method: 'POST', url: `/collections/${C}/generations/rollback`, scope: 'admin', scoped: true },
 ];
 
 let dir: { path: string; cleanup: () => Promise<void> };
@@ -128,7 +138,7 @@ test('a key whose scope is too low: 403', async () => {
     assert.equal(json<{ error: { code: string } }>(res).error.code, 'SCOPE_NOT_ALLOWED');
     checked++;
   }
-  assert.equal(checked, 6);
+  assert.equal(checked, 11);
 });
 
 test('a key of the right scope and collection gets past access control', async () => {

@@ -4,13 +4,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { describeIdentity } from '../embed/identity.js';
 import { CollectionExistsError, CollectionNotFoundError } from '../errors.js';
+import { audited } from '../observe/audit.js';
 import { fsyncDir } from '../store/atomic-file.js';
 import { Collection, collectionExists, collectionPaths, validateCollectionName } from '../store/collection.js';
 import { updateSearchIndexes } from '../store/collection-index.js';
+import { deploymentFile, deploymentLockFile, judgmentsFile, readDeploymentFile } from '../store/deployment.js';
 import type { ChunkingSettings, IndexSettings } from '../store/manifest.js';
 import { WriterLock } from '../store/writer-lock.js';
 import { createWithModel, type CollectionSettings } from './ingest.js';
@@ -53,20 +55,24 @@ export async function summarize(c: Collection): Promise<CollectionSummary> {
 /**
  * Creates an empty collection: the model is loaded and verified, its identity and
  * fingerprint stored, the chunking and index settings checked first. Refused (conflict)
- * when the collection exists.
+ * when the collection exists. Recorded in the audit log, refused and failed attempts too.
  */
 export async function createCollection(opts: CollectionOptions & CollectionSettings): Promise<CollectionSummary> {
   const dataDir = dataDirOf(opts);
-  const name = validateCollectionName(collectionOf(opts));
-  if (collectionExists(dataDir, name)) throw new CollectionExistsError(name, resolve(dataDir));
-  const { collection, embedder, ownEmbedder } = await createWithModel(opts);
-  try {
-    await updateSearchIndexes(collection);
-    return await summarize(collection);
-  } finally {
-    if (ownEmbedder) await embedder.close();
-    await collection.close();
-  }
+  const name = collectionOf(opts);
+  const detail = (s: CollectionSummary) => ({ model: s.model, chunking: s.chunking, index: s.index });
+  return audited(dataDir, { actor: opts.actor, action: 'collection.create', target: name, detail }, async () => {
+    validateCollectionName(name);
+    if (collectionExists(dataDir, name)) throw new CollectionExistsError(name, resolve(dataDir));
+    const { collection, embedder, ownEmbedder } = await createWithModel(opts);
+    try {
+      await updateSearchIndexes(collection);
+      return await summarize(collection);
+    } finally {
+      if (ownEmbedder) await embedder.close();
+      await collection.close();
+    }
+  });
 }
 
 /** The names of the collections in a data folder, sorted. */
@@ -82,6 +88,16 @@ export async function collectionNames(dataDir?: string): Promise<string[]> {
       continue; // not a collection folder (a tombstone, something else)
     }
     if (existsSync(join(root, e.name, 'manifest.json'))) names.push(e.name);
+  }
+  // A collection whose first generation was removed after an upgrade is known by its deployment file.
+  for (const f of await readdir(root)) {
+    const m = /^(.+)@deploy\.json$/.exec(f);
+    if (!m || names.includes(m[1])) continue;
+    try {
+      if (collectionExists(root, validateCollectionName(m[1]))) names.push(m[1]);
+    } catch {
+      continue;
+    }
   }
   return names.sort();
 }
@@ -110,24 +126,50 @@ export async function listCollections(opts: Omit<CollectionOptions, 'collection'
  * Deletes a whole collection folder. Refused (conflict) while a writer holds its lock; the
  * folder is first renamed out of sight in one step, so readers and listings never see half a
  * collection, then removed. A removal interrupted by a crash is finished by the next delete.
+ * Recorded in the audit log.
  */
 export async function deleteCollection(opts: CollectionOptions): Promise<{ collection: string; deleted: true }> {
   const dataDir = resolve(dataDirOf(opts));
   const name = collectionOf(opts);
-  const paths = collectionPaths(dataDir, name);
-  if (!existsSync(paths.manifest)) throw new CollectionNotFoundError(name, dataDir);
-  // Taking the writer lock is how "no one is writing" is checked; it leaves with the folder.
-  const lock = await WriterLock.acquire(paths.lock, name);
-  const tombstone = join(dataDir, `${TOMBSTONE_PREFIX}${name}-${process.pid}-${randomBytes(4).toString('hex')}`);
-  try {
-    await rename(paths.dir, tombstone);
-  } catch (e) {
-    await lock.release();
-    throw e;
-  }
-  await fsyncDir(dataDir);
-  for (const e of await readdir(dataDir)) {
-    if (e.startsWith(TOMBSTONE_PREFIX)) await rm(join(dataDir, e), { recursive: true, force: true });
-  }
-  return { collection: name, deleted: true };
+  return audited(dataDir, { actor: opts.actor, action: 'collection.delete', target: name }, async () => {
+    const paths = collectionPaths(dataDir, name);
+    if (!existsSync(paths.manifest)) throw new CollectionNotFoundError(name, dataDir);
+    const deployment = readDeploymentFile(dataDir, name);
+    // Taking the writer locks is how "no one is writing" is checked (the deployment's too: no
+    // reindex, promote or rollback is running); they leave with the folders.
+    const locks: WriterLock[] = [];
+    const moves: string[] = [];
+    try {
+      if (deployment) locks.push(await WriterLock.acquire(deploymentLockFile(dataDir, name), name));
+      locks.push(await WriterLock.acquire(paths.lock, name));
+      for (const g of deployment?.generations ?? []) {
+        const dir = join(dataDir, g.dir);
+        if (dir === paths.dir || !existsSync(dir)) continue;
+        locks.push(await WriterLock.acquire(join(dir, 'write.lock'), name));
+        moves.push(dir);
+      }
+    } catch (e) {
+      for (const l of locks) await l.release();
+      throw e;
+    }
+    const tombstone = join(dataDir, `${TOMBSTONE_PREFIX}${name}-${process.pid}-${randomBytes(4).toString('hex')}`);
+    try {
+      await mkdir(tombstone);
+      // The live folder first: from then on the collection does not exist for anyone.
+      await rename(paths.dir, join(tombstone, 'live'));
+    } catch (e) {
+      for (const l of locks) await l.release();
+      throw e;
+    }
+    for (const [i, dir] of moves.entries()) await rename(dir, join(tombstone, `generation-${i}`));
+    for (const f of [judgmentsFile(dataDir, name), deploymentFile(dataDir, name)]) {
+      if (existsSync(f)) await rename(f, join(tombstone, f.slice(dataDir.length + 1)));
+    }
+    await rm(deploymentLockFile(dataDir, name), { force: true });
+    await fsyncDir(dataDir);
+    for (const e of await readdir(dataDir)) {
+      if (e.startsWith(TOMBSTONE_PREFIX)) await rm(join(dataDir, e), { recursive: true, force: true });
+    }
+    return { collection: name, deleted: true as const };
+  });
 }

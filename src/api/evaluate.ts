@@ -9,11 +9,11 @@ import type { Embedder } from '../embed/embedder.js';
 import { describeIdentity } from '../embed/identity.js';
 import { InvalidInputError } from '../errors.js';
 import { loadBeirDataset } from '../eval/beir.js';
-import { mean, mrrAtK, ndcgAtK, percentile, precisionAtK, recallAtK } from '../eval/metrics.js';
+import { CHUNK_DEPTH, DOC_DEPTH, judgeMode, type EvalModeResult } from '../eval/judge.js';
 import { BM25_DEFAULTS, type Bm25Params } from '../lexical/bm25-index.js';
 import { DEFAULT_RRF_K, fusionOf, type FusionMethod } from '../retrieve/fusion.js';
 import { DEFAULT_RERANK_TOP_N, DEFAULT_RERANK_WEIGHT, loadReranker, type Reranker } from '../retrieve/rerank.js';
-import { SearchSession, SEARCH_MODES, STAGES, type SearchMode, type Stage } from '../retrieve/session.js';
+import { SearchSession, SEARCH_MODES, type SearchMode } from '../retrieve/session.js';
 import { collectionExists, Collection } from '../store/collection.js';
 import { indexPaths, type IndexProgress } from './index-paths.js';
 import { assertSameModel, loadEmbedder, refOf } from './load-model.js';
@@ -48,12 +48,7 @@ export interface EvalOptions extends Omit<CollectionOptions, 'collection'> {
   onProgress?: (p: { stage: 'ingest'; progress: IndexProgress } | { stage: 'queries'; mode: string; done: number; total: number }) => void;
 }
 
-export interface EvalModeResult {
-  mode: string;
-  [metric: `ndcg@${number}` | `mrr@${number}` | `p@${number}` | `recall@${number}`]: number;
-  latencyMs: { p50: number; p99: number };
-  stagesMs: Partial<Record<Stage, { p50: number; p99: number }>>;
-}
+export type { EvalModeResult } from '../eval/judge.js';
 
 export interface EvalReport {
   dataset: string;
@@ -68,11 +63,6 @@ export interface EvalReport {
   modes: EvalModeResult[];
 }
 
-/** Documents ranked per query: recall@100 needs 100 distinct documents. */
-const DOC_DEPTH = 100;
-/** Chunks asked of each retriever, so that ~100 distinct documents remain after grouping. */
-const CHUNK_DEPTH = 300;
-
 export function parseMode(spec: string): { mode: SearchMode; rerank: boolean } {
   const [mode, extra, ...rest] = spec.trim().split('+');
   if (!SEARCH_MODES.includes(mode as SearchMode) || rest.length > 0 || (extra !== undefined && extra !== 'rerank')) {
@@ -80,9 +70,6 @@ export function parseMode(spec: string): { mode: SearchMode; rerank: boolean } {
   }
   return { mode: mode as SearchMode, rerank: extra === 'rerank' };
 }
-
-const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
-const r2 = (x: number) => Math.round(x * 100) / 100;
 
 export async function evaluate(opts: EvalOptions): Promise<EvalReport> {
   const k = opts.k ?? 10;
@@ -124,66 +111,21 @@ export async function evaluate(opts: EvalOptions): Promise<EvalReport> {
     const counts = c.db.counts();
     const modes: EvalModeResult[] = [];
     for (const s of specs) {
-      const ndcg: number[] = [];
-      const recall: number[] = [];
-      const mrr: number[] = [];
-      const prec: number[] = [];
-      const total: number[] = [];
-      const stages = new Map<Stage, number[]>();
-      let done = 0;
-      for (const q of queries) {
-        const t0 = performance.now();
-        const { hits, timings } = await session.retrieve(q.text, {
-          mode: s.mode,
-          k: CHUNK_DEPTH,
-          window: CHUNK_DEPTH,
-          rerank: s.rerank,
-          rerankTopN: opts.rerankTopN,
-          rerankWeight: opts.rerankWeight,
-          // judged queries are not traffic: kept out of the search metrics and traces
-          observe: false,
-          weights: opts.weights,
-          rrfK: opts.rrfK,
-          fusion: opts.fusion,
-          bm25: opts.bm25,
-        });
-        total.push(performance.now() - t0);
-        for (const [stage, ms] of Object.entries(timings)) {
-          const arr = stages.get(stage as Stage) ?? [];
-          arr.push(ms);
-          stages.set(stage as Stage, arr);
-        }
-        // A document ranks where its best chunk does (MaxP).
-        const ranked: string[] = [];
-        const seen = new Set<string>();
-        for (const h of hits) {
-          const d = docOf.get(h.id);
-          if (d === undefined || seen.has(d) || (opts.ignoreIdenticalIds && d === q.id)) continue;
-          seen.add(d);
-          ranked.push(d);
-          if (ranked.length === DOC_DEPTH) break;
-        }
-        const rel = ds.qrels.get(q.id)!;
-        ndcg.push(ndcgAtK(ranked, rel, k));
-        recall.push(recallAtK(ranked, rel, DOC_DEPTH));
-        mrr.push(mrrAtK(ranked, rel, k));
-        prec.push(precisionAtK(ranked, rel, k));
-        opts.onProgress?.({ stage: 'queries', mode: s.spec, done: ++done, total: queries.length });
-      }
-      const stagesMs: EvalModeResult['stagesMs'] = {};
-      for (const stage of STAGES) {
-        const arr = stages.get(stage);
-        if (arr) stagesMs[stage] = { p50: r2(percentile(arr, 50)), p99: r2(percentile(arr, 99)) };
-      }
-      modes.push({
-        mode: s.spec,
-        [`ndcg@${k}`]: r4(mean(ndcg)),
-        [`recall@${DOC_DEPTH}`]: r4(mean(recall)),
-        [`mrr@${k}`]: r4(mean(mrr)),
-        [`p@${k}`]: r4(mean(prec)),
-        latencyMs: { p50: r2(percentile(total, 50)), p99: r2(percentile(total, 99)) },
-        stagesMs,
-      } as EvalModeResult);
+      modes.push(
+        await judgeMode(session, docOf, queries, ds.qrels, s, {
+          k,
+          ignoreIdenticalIds: opts.ignoreIdenticalIds,
+          retrieve: {
+            rerankTopN: opts.rerankTopN,
+            rerankWeight: opts.rerankWeight,
+            weights: opts.weights,
+            rrfK: opts.rrfK,
+            fusion: opts.fusion,
+            bm25: opts.bm25,
+          },
+          onQuery: (done, total) => opts.onProgress?.({ stage: 'queries', mode: s.spec, done, total }),
+        }),
+      );
     }
     return {
       dataset: dir,

@@ -29,7 +29,6 @@ export async function info(opts: CollectionOptions = {}): Promise<CollectionInfo
   const c = await Collection.open(dataDirOf(opts), collectionOf(opts), 'read');
   try {
     const counts = c.db.counts();
-    const ann = readAnnState(c);
     const disk = await c.diskUsage();
     const m = c.manifest;
     return {
@@ -42,21 +41,7 @@ export async function info(opts: CollectionOptions = {}): Promise<CollectionInfo
       fingerprint: { probeSet: m.fingerprint.probeSet, probes: m.fingerprint.probes.length },
       chunking: m.chunking,
       index: { ...m.index, vectors: counts.chunks },
-      ann: {
-        // flat is exact search: recall 1 by construction
-        ...(ann ?? {
-          type: 'flat' as const,
-          params: {},
-          generation: c.db.head(),
-          fallback: null,
-          builtAt: m.createdAt,
-          recallAt10: 1,
-          recallQueries: 0,
-          vectors: counts.chunks,
-          memoryBytes: counts.chunks * m.model.dims * 4,
-        }),
-        recallFloor: m.index.recallFloor ?? DEFAULT_RECALL_FLOOR,
-      },
+      ann: annStateOf(c, counts.chunks),
       lexical: readLexicalState(c),
       version: c.db.head(),
       disk: { totalBytes: disk.total, vectorBytes: disk.vectors, metadataBytes: disk.metadata },
@@ -64,4 +49,23 @@ export async function info(opts: CollectionOptions = {}): Promise<CollectionInfo
   } finally {
     await c.close();
   }
+}
+
+/** The index as built, with its recall floor; a flat index (no state saved) is exact: recall 1. */
+export function annStateOf(c: Collection, chunks: number): CollectionInfo['ann'] {
+  const m = c.manifest;
+  return {
+    ...(readAnnState(c) ?? {
+      type: 'flat' as const,
+      params: {},
+      generation: c.db.head(),
+      fallback: null,
+      builtAt: m.createdAt,
+      recallAt10: 1,
+      recallQueries: 0,
+      vectors: chunks,
+      memoryBytes: chunks * m.model.dims * 4,
+    }),
+    recallFloor: m.index.recallFloor ?? DEFAULT_RECALL_FLOOR,
+  };
 }

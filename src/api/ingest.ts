@@ -19,7 +19,7 @@ import { Collection, collectionExists } from '../store/collection.js';
 import { readAnnState, updateSearchIndexes, validateIndexSettings, type AnnState } from '../store/collection-index.js';
 import { readLexicalState } from '../store/collection-lexical.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, type ChunkingSettings, type IndexSettings } from '../store/manifest.js';
-import type { DocumentRow, NewChunkRow } from '../store/metadata-db.js';
+import type { DocTextRow, DocumentRow, NewChunkRow } from '../store/metadata-db.js';
 import { assertSameModel, loadEmbedder, refOf } from './load-model.js';
 import { collectionOf, dataDirOf, DEFAULT_MODEL, type CollectionOptions } from './options.js';
 
@@ -95,19 +95,40 @@ export async function runIngest(source: IngestSource, opts: IngestOptions, start
       await collection.setManifest({ ...collection.manifest, index: opts.index });
       rebuild = true;
     }
-    const report = await ingestItems(collection, embedder, source, opts, created, started);
-    if (report.generation !== null || rebuild || !readAnnState(collection) || !readLexicalState(collection)) {
-      const { notes } = await updateSearchIndexes(collection, { rebuild });
-      report.notes.push(...notes);
-      for (const n of notes) opts.onNote?.(n);
-    }
-    report.ann = readAnnState(collection);
-    report.elapsedMs = Math.round(performance.now() - started);
-    return report;
+    return await ingestInto(collection, embedder, source, opts, { created, rebuild, started });
   } finally {
     if (ownEmbedder) await embedder.close();
     await collection.close();
   }
+}
+
+/**
+ * Writes a source's documents into a collection already open for writing with a checked
+ * embedder, then brings its vector and BM25 indexes in step. A reindex builds a shadow
+ * generation through this too, with `externalCache` reading vectors other generations hold.
+ */
+export async function ingestInto(
+  collection: Collection,
+  embedder: Embedder,
+  source: IngestSource,
+  opts: IngestOptions & { externalCache?: ExternalVectorCache },
+  how: { created?: boolean; rebuild?: boolean; started?: number } = {},
+): Promise<IndexReport> {
+  const started = how.started ?? performance.now();
+  const report = await ingestItems(collection, embedder, source, opts, how.created ?? false, started);
+  if (report.generation !== null || how.rebuild || !readAnnState(collection) || !readLexicalState(collection)) {
+    const { notes } = await updateSearchIndexes(collection, { rebuild: how.rebuild });
+    report.notes.push(...notes);
+    for (const n of notes) opts.onNote?.(n);
+  }
+  report.ann = readAnnState(collection);
+  report.elapsedMs = Math.round(performance.now() - started);
+  return report;
+}
+
+/** Vectors of embedding inputs held elsewhere (another generation built with the same model). */
+export interface ExternalVectorCache {
+  get(embedHash: string): Promise<Float32Array | null>;
 }
 
 /**
@@ -147,7 +168,9 @@ async function openForIngest(opts: IngestOptions): Promise<{ collection: Collect
  * Creates an empty collection: the model's identity and fingerprint, chunking and index
  * settings, all checked before anything is created. Returns it open for writing.
  */
-export async function createWithModel(opts: CollectionOptions & CollectionSettings): Promise<{ collection: Collection; embedder: Embedder; ownEmbedder: boolean }> {
+export async function createWithModel(
+  opts: CollectionOptions & CollectionSettings & { generation?: number },
+): Promise<{ collection: Collection; embedder: Embedder; ownEmbedder: boolean }> {
   const dataDir = dataDirOf(opts);
   const name = collectionOf(opts);
   const embedder = opts.embedder ?? (await loadEmbedder(opts.model ?? DEFAULT_MODEL, opts.modelsDir));
@@ -168,7 +191,7 @@ export async function createWithModel(opts: CollectionOptions & CollectionSettin
       fingerprint: await computeFingerprint(embedder),
       chunking,
       index: opts.index ?? { type: 'flat' },
-    });
+    }, opts.generation);
     return { collection, embedder, ownEmbedder };
   } catch (e) {
     if (ownEmbedder) await embedder.close();
@@ -206,7 +229,7 @@ async function ingestItems(
   collection: Collection,
   embedder: Embedder,
   source: IngestSource,
-  opts: IngestOptions,
+  opts: IngestOptions & { externalCache?: ExternalVectorCache },
   created: boolean,
   started: number,
 ): Promise<IndexReport> {
@@ -238,6 +261,7 @@ async function ingestItems(
   emit();
 
   let pending: PendingChunk[] = [];
+  let texts: DocTextRow[] = [];
   let publish: DocumentRow[] = [];
   let publishBytes = 0;
 
@@ -249,23 +273,28 @@ async function ingestItems(
     const reuse = pending.map((p) => collection.db.cachedVector(p.row.embed_hash) ?? null);
     const firstOf = new Map<string, number>();
     const toEmbed: number[] = [];
-    pending.forEach((p, i) => {
-      if (reuse[i] || firstOf.has(p.row.embed_hash)) return;
+    const fromElsewhere = new Map<number, Float32Array>();
+    for (let i = 0; i < pending.length; i++) {
+      const p = pending[i];
+      if (reuse[i] || firstOf.has(p.row.embed_hash)) continue;
+      const ext = opts.externalCache ? await opts.externalCache.get(p.row.embed_hash) : null;
+      if (ext) fromElsewhere.set(i, ext);
+      else toEmbed.push(i);
       firstOf.set(p.row.embed_hash, i);
-      toEmbed.push(i);
-    });
+    }
     const embedded = toEmbed.length > 0 ? await embedder.embed(toEmbed.map((i) => pending[i].embedText)) : [];
-    const byIndex = new Map(toEmbed.map((i, k) => [i, embedded[k]]));
+    const byIndex = new Map<number, Float32Array>([...fromElsewhere, ...toEmbed.map((i, k) => [i, embedded[k]] as const)]);
     const vectors = pending.map((p, i) => (reuse[i] ? null : (byIndex.get(i) ?? byIndex.get(firstOf.get(p.row.embed_hash)!)!)));
-    await collection.writeBatch({ chunks: pending.map((p) => p.row), vectors, reuse, publish }, gen);
+    await collection.writeBatch({ chunks: pending.map((p) => p.row), vectors, reuse, publish, texts }, gen);
     if (publish.length > 0) opts.onCommit?.(publish.map((d) => ({ docId: d.doc_id, contentHash: d.content_hash })));
-    report.cacheHits += reuse.filter(Boolean).length;
+    report.cacheHits += reuse.filter(Boolean).length + fromElsewhere.size;
     report.chunksEmbedded += toEmbed.length;
     report.chunksWritten += pending.length;
     progress.chunks += pending.length;
     progress.bytesDone += publishBytes;
     progress.documents += publish.length;
     pending = [];
+    texts = [];
     publish = [];
     publishBytes = 0;
     emit();
@@ -291,6 +320,7 @@ async function ingestItems(
       const prefix = titlePrefix(doc);
       const reserveTokens = prefix ? Math.min(64, tok.countTokens(prefix)) : 0;
       let seq = 0;
+      let sectionSeq = 0;
       let failed = false;
       const sections = asyncIteratorOf(doc.sections);
       for (;;) {
@@ -301,6 +331,7 @@ async function ingestItems(
           // The file failed part-way (vanished, unreadable): its chunks never become visible
           // (rows already committed under this version are orphans, removed on the next write).
           pending = pending.filter((p) => !(p.row.doc_id === doc.docId && p.row.doc_version === version));
+          texts = texts.filter((t) => !(t.doc_id === doc.docId && t.doc_version === version));
           const problem: LoadProblem = { path: doc.source, locator: doc.locator, code: 'UNREADABLE', reason: (e as Error).message };
           report.problems.push(problem);
           opts.onProblem?.(problem);
@@ -308,6 +339,7 @@ async function ingestItems(
           break;
         }
         if (next.done) break;
+        texts.push({ doc_id: doc.docId, doc_version: version, seq: sectionSeq++, offset: next.value.offset, text: next.value.text });
         for (const c of chunkSections([next.value], tok, { ...chunking, reserveTokens }, seq)) {
           seq = c.seq + 1;
           pending.push({

@@ -6,6 +6,8 @@ export interface CollectionOptions {
   collection?: string;
   /** Folder holding provisioned models (default $QUARRY_MODELS or ~/.cache/quarry/models). */
   modelsDir?: string;
+  /** Who does it, for the audit log (default local:<os user>); the server passes key:<id>. */
+  actor?: string;
 }
 
 export const DEFAULT_DATA_DIR = '.quarry';

@@ -4,6 +4,7 @@ import { InvalidInputError } from '../errors.js';
 import type { SearchParams } from '../index/vector-index.js';
 import type { Bm25Params } from '../lexical/bm25-index.js';
 import { compileFilter, parseFilter, type Filter } from '../retrieve/filter.js';
+import { Highlighter, type Highlight } from '../retrieve/highlight.js';
 import { parseWeights, type FusionMethod } from '../retrieve/fusion.js';
 import { loadReranker, type Reranker } from '../retrieve/rerank.js';
 import { SearchSession, type SearchMode, type Stage } from '../retrieve/session.js';
@@ -52,6 +53,10 @@ export interface SearchOptions extends CollectionOptions {
   rerankTopN?: number;
   /** Share of tier 2 in the pool's order, 0..1 (default 0.7; 1 = tier 2 alone). */
   rerankWeight?: number;
+  /** Add each result's `highlights`: where the query's terms occur in its text (BM25's analyzer). */
+  highlight?: boolean;
+  /** false: keep this search out of the search metrics and traces (canary and evaluation queries). */
+  observe?: boolean;
 }
 
 export interface SearchResult {
@@ -68,6 +73,8 @@ export interface SearchResult {
   /** Every tier's score; null where the chunk was outside that tier's window or the tier did not run. */
   scores: { vector: number | null; bm25: number | null; fused: number | null; rerank: number | null };
   lineage: { contentHash: string; model: string; ingestedAt: string };
+  /** With `highlight`: [start, end) UTF-16 offsets into `text` where a query term occurs. */
+  highlights?: Highlight[];
 }
 
 export interface SearchResponse {
@@ -181,10 +188,12 @@ export async function searchSession(ctx: SearchContext, query: string, opts: Omi
     rerank: opts.rerank,
     rerankTopN: opts.rerankTopN,
     rerankWeight: opts.rerankWeight,
+    observe: opts.observe,
   });
   const rows = new Map(collection.db.chunksWithDocuments(hits.map((h) => h.id)).map((r) => [r.id, r]));
   const results: SearchResult[] = [];
   const offset = opts.offset ?? 0;
+  const highlighter = opts.highlight ? new Highlighter(input.query) : null;
   for (const h of hits) {
     const r = rows.get(h.id);
     if (!r) continue;
@@ -201,6 +210,7 @@ export async function searchSession(ctx: SearchContext, query: string, opts: Omi
       metadata: JSON.parse(r.metadata) as Record<string, unknown>,
       scores: { vector: roundOrNull(h.scores.vector), bm25: roundOrNull(h.scores.bm25), fused: roundOrNull(h.scores.fused), rerank: roundOrNull(h.scores.rerank) },
       lineage: { contentHash: r.content_hash, model: r.embedded_with, ingestedAt: r.ingested_at },
+      ...(highlighter ? { highlights: highlighter.spans(r.text) } : {}),
     });
   }
   const stagesMs: Partial<Record<Stage, number>> = {};

@@ -3,6 +3,8 @@ import type { GenerationRow } from '../store/metadata-db.js';
 import { updateSearchIndexes } from '../store/collection-index.js';
 import { dropOldGenerations, rollbackTo } from '../store/generations.js';
 import { compact as compactStore, type CompactionReport } from '../store/compaction.js';
+import { audited } from '../observe/audit.js';
+import { gcGenerations } from './generations.js';
 import { collectionOf, dataDirOf, type CollectionOptions } from './options.js';
 
 export interface VersionInfo {
@@ -44,14 +46,18 @@ export async function versions(opts: CollectionOptions = {}): Promise<VersionInf
 
 /** Makes an earlier version current again, as a new version. */
 export async function rollback(version: number, opts: CollectionOptions = {}): Promise<VersionInfo> {
-  const c = await Collection.open(dataDirOf(opts), collectionOf(opts), 'write');
-  try {
-    const g = rollbackTo(c, version);
-    await updateSearchIndexes(c);
-    return versionInfo(g, g.id);
-  } finally {
-    await c.close();
-  }
+  const dataDir = dataDirOf(opts);
+  const name = collectionOf(opts);
+  return audited(dataDir, { actor: opts.actor, action: 'rollback', target: name, detail: (v: VersionInfo) => ({ kind: 'version', to: version, version: v.version }) }, async () => {
+    const c = await Collection.open(dataDir, name, 'write');
+    try {
+      const g = rollbackTo(c, version);
+      await updateSearchIndexes(c);
+      return versionInfo(g, g.id);
+    } finally {
+      await c.close();
+    }
+  });
 }
 
 export const DEFAULT_RETENTION = 10;
@@ -61,11 +67,27 @@ export interface GcReport extends CompactionReport {
   versionsRemoved: number;
   documentVersionsRemoved: number;
   chunksRemoved: number;
+  /** Retired model generations removed beyond the deployment's retention (see reindex/promote). */
+  generationsRemoved: number[];
+  /** Everything reclaimed: compaction and removed generations. */
   bytesReclaimed: number;
 }
 
-/** Drops versions beyond the newest `keep` (default 10) and reclaims their disk space. */
-export async function gc(opts: CollectionOptions & { keep?: number } = {}): Promise<GcReport> {
+/**
+ * Drops versions beyond the newest `keep` (default 10) and retired generations beyond the
+ * deployment's retention (`keepGenerations`), and reclaims their disk space.
+ */
+export async function gc(opts: CollectionOptions & { keep?: number; keepGenerations?: number } = {}): Promise<GcReport> {
+  const dataDir = dataDirOf(opts);
+  const name = collectionOf(opts);
+  return audited(dataDir, { actor: opts.actor, action: 'gc', target: name, detail: (r: GcReport) => ({ versionsRemoved: r.versionsRemoved, generationsRemoved: r.generationsRemoved, bytesReclaimed: r.bytesReclaimed }) }, async () => {
+    const generations = await gcGenerations({ ...opts, keep: opts.keepGenerations });
+    const versions = await gcVersions(opts);
+    return { ...versions, generationsRemoved: generations.generationsRemoved, bytesReclaimed: versions.bytesReclaimed + generations.bytesReclaimed };
+  });
+}
+
+async function gcVersions(opts: CollectionOptions & { keep?: number }): Promise<Omit<GcReport, 'generationsRemoved'>> {
   const c = await Collection.open(dataDirOf(opts), collectionOf(opts), 'write');
   try {
     const dropped = dropOldGenerations(c, opts.keep ?? DEFAULT_RETENTION);

@@ -1,9 +1,12 @@
 import { Command, CommanderError, Option } from 'commander';
+import { registerAudit } from './commands/audit-command.js';
+import { registerCard } from './commands/card-command.js';
 import { registerDelete } from './commands/delete-command.js';
 import { registerEval } from './commands/eval-command.js';
 import { registerIndex } from './commands/index-command.js';
 import { registerMaintenance } from './commands/maintenance-commands.js';
 import { registerVersions } from './commands/versions-command.js';
+import { registerGenerations } from './commands/generations-command.js';
 import { registerInfo } from './commands/info-command.js';
 import { registerModels } from './commands/models-command.js';
 import { registerSearch } from './commands/search-command.js';
@@ -26,10 +29,13 @@ export function buildProgram(): Command {
   registerVerify(program);
   registerDelete(program);
   registerVersions(program);
+  registerGenerations(program);
   registerMaintenance(program);
   registerModels(program);
   registerServe(program);
   registerKeys(program);
+  registerAudit(program);
+  registerCard(program);
   return program;
 }
 

@@ -48,6 +48,19 @@ export function identifierTerms(folded: string): string[] {
   return out;
 }
 
+/**
+ * Identifier runs of unfolded `text` with their UTF-16 offsets and folded term (step 2's
+ * pattern on the original characters, so the offsets point into `text`); for highlighting.
+ */
+export function identifierSpans(text: string): Array<{ start: number; end: number; term: string }> {
+  const out: Array<{ start: number; end: number; term: string }> = [];
+  for (const m of text.matchAll(IDENTIFIER)) {
+    const term = foldText(m[0]);
+    if (HAS_DIGIT_OR_AT.test(term)) out.push({ start: m.index, end: m.index + m[0].length, term });
+  }
+  return out;
+}
+
 /** The terms of `text`, in order, duplicates kept (their counts are BM25's term frequencies). */
 export function analyze(text: string, opts: AnalyzerOptions = {}): string[] {
   const dropStop = opts.stopwords ?? true;

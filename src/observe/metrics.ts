@@ -76,6 +76,39 @@ const httpDuration = new Histogram({
   registers,
 });
 
+const OVERLAP_BUCKETS = Array.from({ length: 11 }, (_, i) => i / 10);
+const canaryQueries = new Counter({
+  name: 'quarry_canary_queries_total',
+  help: 'Searches also answered by the shadow generation in the background (canary), by collection and outcome (compared or failed).',
+  labelNames: ['collection', 'outcome'] as const,
+  registers,
+});
+const canaryOverlap = new Histogram({
+  name: 'quarry_canary_overlap_at_10',
+  help: "Share of the live top-10 documents the shadow generation's top 10 also holds, per canary search, by collection.",
+  labelNames: ['collection'] as const,
+  buckets: OVERLAP_BUCKETS,
+  registers,
+});
+const canaryScoreShift = new Histogram({
+  name: 'quarry_canary_top1_score_shift',
+  help: "Shadow's top-1 score minus live's, per canary search, by collection (a model change moves the scale; watch the spread).",
+  labelNames: ['collection'] as const,
+  buckets: SIMILARITY_BUCKETS,
+  registers,
+});
+
+/** One canary comparison: the shadow generation answered a live query in the background. */
+export function recordCanary(collection: string, c: { overlapAt10: number; top1ScoreShift: number } | 'failed'): void {
+  if (c === 'failed') {
+    canaryQueries.inc({ collection, outcome: 'failed' });
+    return;
+  }
+  canaryQueries.inc({ collection, outcome: 'compared' });
+  canaryOverlap.observe({ collection }, c.overlapAt10);
+  canaryScoreShift.observe({ collection }, c.top1ScoreShift);
+}
+
 function collectionGauge(name: string, help: string): Gauge<'collection'> {
   return new Gauge({ name, help, labelNames: ['collection'] as const, registers });
 }

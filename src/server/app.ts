@@ -16,13 +16,18 @@ import { KeyStore, keysFileOf } from './keys.js';
 import { genReqId, REDACT_PATHS, RequestLogController } from './log.js';
 import { CollectionRegistry } from './registry.js';
 import { LIMITS } from './schemas.js';
+import { registerAuditRoutes } from './routes/audit.js';
+import { registerCardRoutes } from './routes/card.js';
 import { registerCollectionRoutes } from './routes/collections.js';
 import { registerDocumentRoutes } from './routes/documents.js';
 import { EvaluationJobs, registerEvaluationRoutes } from './routes/evaluations.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerMetricsRoutes } from './routes/metrics.js';
 import { registerSearchRoutes } from './routes/search.js';
+import { registerSessionRoutes } from './routes/session.js';
+import { registerUiRoutes } from './routes/ui.js';
 import { registerVersionRoutes } from './routes/versions.js';
+import { registerGenerationRoutes } from './routes/generations.js';
 
 export interface ServerOptions {
   /** Folder holding the collections (and keys.json). */
@@ -42,6 +47,8 @@ export interface ServerOptions {
   beforeWarmup?: (collection: string) => Promise<void>;
   /** Chunks per commit of server-side ingests (default 256). */
   ingestBatchChunks?: number;
+  /** Share of searches (0..1) the shadow generation also answers in the background, to compare (default 0). */
+  canaryShare?: number;
 }
 
 /** What every route module gets. */
@@ -53,6 +60,10 @@ export interface ServerContext {
   datasetsRoot?: string;
   ingestBatchChunks?: number;
   jobs: EvaluationJobs;
+  /** The model loader handed in (tests), for verbs that load models themselves (reindex, promote). */
+  loadEmbedder?: (ref: string) => Promise<Embedder>;
+  /** Keeps background work (a reindex job) to wait for on shutdown. */
+  track: (work: Promise<unknown>) => void;
 }
 
 function loggerOptions(opt: ServerOptions['logger']): FastifyServerOptions['logger'] {
@@ -86,8 +97,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     loadReranker: opts.loadReranker,
     beforeWarmup: opts.beforeWarmup,
     ingestBatchChunks: opts.ingestBatchChunks,
+    canaryShare: opts.canaryShare,
     log: app.log,
   });
+  const background = new Set<Promise<unknown>>();
   const ctx: ServerContext = {
     dataDir,
     modelsDir: opts.modelsDir,
@@ -96,6 +109,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     datasetsRoot: opts.datasetsRoot ? resolve(opts.datasetsRoot) : undefined,
     ingestBatchChunks: opts.ingestBatchChunks,
     jobs: new EvaluationJobs(),
+    loadEmbedder: opts.loadEmbedder,
+    track: (work) => {
+      background.add(work);
+      void work.finally(() => background.delete(work));
+    },
   };
 
   await app.register(swagger, {
@@ -113,6 +131,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
         { name: 'documents' },
         { name: 'search' },
         { name: 'versions' },
+        { name: 'generations' },
         { name: 'evaluations' },
         { name: 'operations' },
       ],
@@ -142,7 +161,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   registerDocumentRoutes(app, ctx);
   registerSearchRoutes(app, ctx);
   registerVersionRoutes(app, ctx);
+  registerGenerationRoutes(app, ctx);
+  registerAuditRoutes(app, ctx);
+  registerCardRoutes(app, ctx);
   registerEvaluationRoutes(app, ctx);
+  registerSessionRoutes(app, ctx);
+  registerUiRoutes(app, ctx);
 
   app.get('/openapi.json', { schema: { tags: ['operations'], summary: 'This API as an OpenAPI 3 document' }, config: { auth: { scope: 'read' } } }, async () => app.swagger());
 
@@ -155,6 +179,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     void registry.start().catch((e: unknown) => app.log.error({ err: e }, 'cannot list the collections'));
   });
   app.addHook('onClose', async () => {
+    await Promise.allSettled([...background]);
     await ctx.jobs.settle();
     await registry.close();
   });

@@ -71,3 +71,8 @@ export function authorizeCollection(request: FastifyRequest, collection: string,
 export function keyMaySee(request: FastifyRequest, collection: string): boolean {
   return request.apiKey !== undefined && keyCoversCollection(request.apiKey, collection);
 }
+
+/** Who the audit log names for a request: its key's id (never the key itself). */
+export function actorOf(request: FastifyRequest): string {
+  return request.apiKey ? `key:${request.apiKey.id}` : 'key:unknown';
+}

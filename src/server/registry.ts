@@ -20,12 +20,13 @@ import type { Embedder } from '../embed/embedder.js';
 import { describeIdentity } from '../embed/identity.js';
 import { compareFingerprint, FINGERPRINT_MIN_COSINE } from '../embed/probes.js';
 import { CollectionNotFoundError, ModelDriftError, isQuarryError } from '../errors.js';
-import { forgetCollectionGauges, setCollectionGauges } from '../observe/metrics.js';
+import { forgetCollectionGauges, recordCanary, setCollectionGauges } from '../observe/metrics.js';
 import { withSpan } from '../observe/tracing.js';
 import { loadReranker, type RerankCandidate, type Reranker } from '../retrieve/rerank.js';
 import { SearchSession } from '../retrieve/session.js';
-import { Collection, collectionExists, validateCollectionName } from '../store/collection.js';
+import { Collection, collectionExists, collectionPaths, validateCollectionName } from '../store/collection.js';
 import { readAnnState } from '../store/collection-index.js';
+import { readDeploymentFile } from '../store/deployment.js';
 import type { Tier2Cache } from '../store/tier2-cache.js';
 import { HttpError } from './http-errors.js';
 
@@ -42,6 +43,8 @@ export interface RegistryOptions {
   beforeWarmup?: (collection: string) => Promise<void>;
   /** Chunks per commit of server-side ingests (default 256). */
   ingestBatchChunks?: number;
+  /** Share of searches (0..1) also answered by a collection's shadow generation in the background, to compare (default 0). */
+  canaryShare?: number;
   log?: FastifyBaseLogger;
 }
 
@@ -49,9 +52,28 @@ export interface RegistryOptions {
 export interface View {
   collection: Collection;
   session: SearchSession;
+  /** The model of the view's generation (a promotion may change it from one view to the next). */
+  embedder: Embedder;
+  /** The generation folder it reads: a promotion or generation rollback changes it. */
+  dir: string;
   generation: number;
   refs: number;
   retired: boolean;
+}
+
+/** The shadow generation, opened for canary searches. */
+interface ShadowView {
+  id: number;
+  view: View;
+}
+
+/** What the canary has seen of a collection's shadow so far. */
+export interface CanaryStats {
+  shadow: number;
+  compared: number;
+  failed: number;
+  meanOverlapAt10: number | null;
+  meanTop1ScoreShift: number | null;
 }
 
 export interface CollectionStatus {
@@ -69,11 +91,17 @@ interface Slot {
   state: CollectionState;
   error?: { code: string; message: string };
   embedder: Embedder | null;
+  /** The generation folder `embedder` was checked against. */
+  embedderDir?: string;
   view: View | null;
   loading: Promise<void> | null;
   refreshing: Promise<void> | null;
   /** Tail of the chain of writes, so they run one at a time. */
   writes: Promise<unknown>;
+  shadow: ShadowView | null;
+  shadowLoading: Promise<void> | null;
+  canaryInFlight: number;
+  canary: { shadow: number; compared: number; failed: number; overlapSum: number; shiftSum: number; shiftCount: number } | null;
 }
 
 /** A search's hold on a view: release it when the answer is built. */
@@ -147,7 +175,19 @@ export class CollectionRegistry {
   private slotFor(name: string): Slot {
     let slot = this.slots.get(name);
     if (!slot) {
-      slot = { name, state: 'loading', embedder: null, view: null, loading: null, refreshing: null, writes: Promise.resolve() };
+      slot = {
+        name,
+        state: 'loading',
+        embedder: null,
+        view: null,
+        loading: null,
+        refreshing: null,
+        writes: Promise.resolve(),
+        shadow: null,
+        shadowLoading: null,
+        canaryInFlight: 0,
+        canary: null,
+      };
       this.slots.set(name, slot);
       const s = slot;
       s.loading = this.warm(s).finally(() => (s.loading = null));
@@ -176,12 +216,8 @@ export class CollectionRegistry {
       await withSpan('quarry.warmup', { 'quarry.collection': slot.name }, async () => {
         const probe = await Collection.open(this.opts.dataDir, slot.name, 'read');
         try {
-          const stored = probe.manifest.model;
-          const embedder = await this.embedderFor(refOf(stored));
-          assertSameModel(slot.name, stored, embedder.identity);
-          const fp = await compareFingerprint(probe.manifest.fingerprint, embedder);
-          if (!fp.passed) throw new ModelDriftError(slot.name, describeIdentity(stored), fp.minCosine, FINGERPRINT_MIN_COSINE);
-          slot.embedder = embedder;
+          slot.embedder = await this.checkedEmbedder(slot.name, probe);
+          slot.embedderDir = probe.paths.dir;
         } finally {
           await probe.close();
         }
@@ -204,13 +240,33 @@ export class CollectionRegistry {
     }
   }
 
+  /** The collection's model, loaded and checked against its stored identity and fingerprint. */
+  private async checkedEmbedder(name: string, c: Collection): Promise<Embedder> {
+    const stored = c.manifest.model;
+    const embedder = await this.embedderFor(refOf(stored));
+    assertSameModel(name, stored, embedder.identity);
+    const fp = await compareFingerprint(c.manifest.fingerprint, embedder);
+    if (!fp.passed) throw new ModelDriftError(name, describeIdentity(stored), fp.minCosine, FINGERPRINT_MIN_COSINE);
+    return embedder;
+  }
+
+  /**
+   * Opens the live generation's current version. A generation the slot did not serve before
+   * (a promotion or generation rollback happened) gets its own model, checked first; searches
+   * on the old view keep the old model until they finish.
+   */
   private async openView(slot: Slot): Promise<View> {
     const collection = await Collection.open(this.opts.dataDir, slot.name, 'read');
     try {
+      const dir = collection.paths.dir;
+      const known = slot.view?.dir === dir ? slot.view.embedder : slot.embedderDir === dir ? slot.embedder : null;
+      const embedder = known ?? (await this.checkedEmbedder(slot.name, collection));
       const generation = collection.pinHead();
-      const session = new SearchSession(collection, slot.embedder, this.reranker);
+      const session = new SearchSession(collection, embedder, this.reranker);
       await session.warm(['vector', 'bm25']);
-      return { collection, session, generation, refs: 0, retired: false };
+      slot.embedder = embedder;
+      slot.embedderDir = dir;
+      return { collection, session, embedder, dir, generation, refs: 0, retired: false };
     } catch (e) {
       await collection.close();
       throw e;
@@ -281,7 +337,7 @@ export class CollectionRegistry {
         continue;
       }
       const view = slot.view;
-      if (!view || view.collection.db.head() === view.generation) return;
+      if (!view || (view.collection.db.head() === view.generation && collectionPaths(this.opts.dataDir, slot.name).dir === view.dir)) return;
       await this.refresh(slot);
     }
   }
@@ -296,7 +352,7 @@ export class CollectionRegistry {
     let released = false;
     return {
       view,
-      embedder: slot.embedder!,
+      embedder: view.embedder,
       release: () => {
         if (released) return;
         released = true;
@@ -314,7 +370,8 @@ export class CollectionRegistry {
     const slot = await this.serving(name);
     return this.exclusive(slot, async () => {
       try {
-        return await fn(slot.embedder!);
+        await this.catchUp(slot); // the live generation may have changed (a promotion by the CLI)
+        return await fn(slot.view?.embedder ?? slot.embedder!);
       } finally {
         // the new version is served before the write answers (a write that sealed none keeps the view)
         if (slot.state === 'ready' && collectionExists(this.opts.dataDir, name)) {
@@ -331,7 +388,7 @@ export class CollectionRegistry {
   }
 
   /** Creates a collection and warms it before answering, so it can be searched at once. */
-  async create(name: string, settings: Omit<CollectionSettings, 'embedder'>): Promise<{ summary: CollectionSummary; status: CollectionStatus }> {
+  async create(name: string, settings: Omit<CollectionSettings, 'embedder'> & { actor?: string }): Promise<{ summary: CollectionSummary; status: CollectionStatus }> {
     validateCollectionName(name);
     const embedder = await this.embedderFor(settings.model ?? DEFAULT_MODEL);
     const summary = await createCollection({ dataDir: this.opts.dataDir, collection: name, ...settings, embedder });
@@ -341,17 +398,18 @@ export class CollectionRegistry {
   }
 
   /** Deletes a collection: waits for this server's writes to it, refuses while another process writes. */
-  async delete(name: string): Promise<void> {
+  async delete(name: string, actor?: string): Promise<void> {
     const slot = this.existing(name);
     if (slot.loading) await slot.loading;
     await this.exclusive(slot, async () => {
-      await deleteCollection({ dataDir: this.opts.dataDir, collection: name });
+      await deleteCollection({ dataDir: this.opts.dataDir, collection: name, actor });
       this.forget(slot);
     });
   }
 
   private forget(slot: Slot): void {
     if (this.slots.get(slot.name) === slot) this.slots.delete(slot.name);
+    this.dropShadow(slot);
     if (slot.view) this.retire(slot.view);
     slot.view = null;
     forgetCollectionGauges(slot.name);
@@ -414,6 +472,123 @@ export class CollectionRegistry {
     });
   }
 
+  /**
+   * Runs a change of the live generation (promote, generation rollback) one at a time with
+   * this server's writes to the collection, then serves the new live generation before it
+   * answers. Searches already running finish on the old one.
+   */
+  async deploymentChange<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const slot = await this.serving(name);
+    return this.exclusive(slot, async () => {
+      try {
+        return await fn();
+      } finally {
+        await this.catchUp(slot).catch((e: unknown) => this.opts.log?.error({ collection: name, err: e }, 'cannot serve the new live generation'));
+        this.dropShadow(slot);
+      }
+    });
+  }
+
+  /**
+   * The canary: for a share of searches (canaryShare), the same query is answered by the
+   * collection's shadow generation in the background, after the client has its answer, and
+   * the two are compared: overlap of the top-10 documents and the shift of the top score go
+   * to /metrics. What the client receives never depends on it. The shadow is opened on the
+   * first sampled search (that one is not compared); at most two comparisons run at once.
+   */
+  canary(name: string, live: { results: ReadonlyArray<{ docId: string; score: number }> }, run: (view: View) => Promise<{ results: ReadonlyArray<{ docId: string; score: number }> }>): void {
+    const share = this.opts.canaryShare ?? 0;
+    if (share <= 0 || this.closed || Math.random() >= share) return;
+    const slot = this.slots.get(name);
+    if (!slot || slot.state !== 'ready') return;
+    let shadowId: number | null = null;
+    try {
+      const d = readDeploymentFile(this.opts.dataDir, name);
+      const g = d?.shadow != null ? d.generations.find((x) => x.id === d.shadow) : undefined;
+      shadowId = g?.state === 'shadow' ? g.id : null;
+    } catch {
+      shadowId = null;
+    }
+    if (shadowId === null) return this.dropShadow(slot);
+    if (!slot.shadow || slot.shadow.id !== shadowId) {
+      this.loadShadow(slot, shadowId);
+      return;
+    }
+    if (slot.canaryInFlight >= 2) return;
+    const view = slot.shadow.view;
+    const id = shadowId;
+    view.refs++;
+    slot.canaryInFlight++;
+    void run(view)
+      .then(
+        (res) => {
+          const stats = (slot.canary = slot.canary?.shadow === id ? slot.canary : { shadow: id, compared: 0, failed: 0, overlapSum: 0, shiftSum: 0, shiftCount: 0 });
+          const docs = (r: typeof res) => [...new Set(r.results.map((x) => x.docId))].slice(0, 10);
+          const a = docs(live);
+          if (a.length === 0) return;
+          const b = new Set(docs(res));
+          const overlapAt10 = a.filter((x) => b.has(x)).length / a.length;
+          const shift = res.results.length > 0 && live.results.length > 0 ? res.results[0].score - live.results[0].score : null;
+          stats.compared++;
+          stats.overlapSum += overlapAt10;
+          if (shift !== null) {
+            stats.shiftSum += shift;
+            stats.shiftCount++;
+          }
+          recordCanary(name, { overlapAt10, top1ScoreShift: shift ?? 0 });
+        },
+        (e: unknown) => {
+          if (slot.canary?.shadow === id) slot.canary.failed++;
+          recordCanary(name, 'failed');
+          this.opts.log?.warn({ collection: name, shadow: id, err: e }, 'canary search on the shadow generation failed');
+        },
+      )
+      .finally(() => {
+        slot.canaryInFlight--;
+        view.refs--;
+        if (view.retired && view.refs === 0) void this.closeView(view);
+      });
+  }
+
+  /** What the canary has compared of the collection's current shadow (null: nothing yet). */
+  canaryStats(name: string): CanaryStats | null {
+    const c = this.slots.get(name)?.canary;
+    if (!c) return null;
+    return {
+      shadow: c.shadow,
+      compared: c.compared,
+      failed: c.failed,
+      meanOverlapAt10: c.compared > 0 ? Math.round((c.overlapSum / c.compared) * 1e4) / 1e4 : null,
+      meanTop1ScoreShift: c.shiftCount > 0 ? Math.round((c.shiftSum / c.shiftCount) * 1e4) / 1e4 : null,
+    };
+  }
+
+  private loadShadow(slot: Slot, id: number): void {
+    if (slot.shadowLoading) return;
+    slot.shadowLoading = (async () => {
+      const collection = await Collection.open(this.opts.dataDir, slot.name, 'read', id);
+      try {
+        const embedder = await this.checkedEmbedder(slot.name, collection);
+        const generation = collection.pinHead();
+        const session = new SearchSession(collection, embedder, this.reranker);
+        await session.warm(['vector', 'bm25']);
+        this.dropShadow(slot);
+        slot.shadow = { id, view: { collection, session, embedder, dir: collection.paths.dir, generation, refs: 0, retired: false } };
+      } catch (e) {
+        await collection.close();
+        throw e;
+      }
+    })()
+      .catch((e: unknown) => this.opts.log?.warn({ collection: slot.name, shadow: id, err: e }, 'cannot open the shadow generation for the canary'))
+      .finally(() => (slot.shadowLoading = null));
+  }
+
+  private dropShadow(slot: Slot): void {
+    if (!slot.shadow) return;
+    this.retire(slot.shadow.view);
+    slot.shadow = null;
+  }
+
   /** Waits for writes in progress, then closes every view and model. */
   async close(): Promise<void> {
     this.closed = true;
@@ -421,6 +596,8 @@ export class CollectionRegistry {
       await slot.loading?.catch(() => undefined);
       await slot.writes.catch(() => undefined);
       await slot.refreshing?.catch(() => undefined);
+      await slot.shadowLoading?.catch(() => undefined);
+      this.dropShadow(slot);
       if (slot.view) this.retire(slot.view);
       slot.view = null;
     }
@@ -432,6 +609,16 @@ export class CollectionRegistry {
     }
     this.embedders.clear();
     if (!this.opts.loadReranker) await this.reranker.close();
+  }
+
+  /** Bytes the warm view's indexes take in memory (the estimate quarry_index_memory_bytes reports); undefined while not serving. */
+  memoryBytes(name: string): number | undefined {
+    const slot = this.slots.get(name);
+    const view = slot?.view;
+    if (!slot || !view || view.retired || slot.state !== 'ready') return undefined;
+    const c = view.collection;
+    const ann = readAnnState(c);
+    return ann && !ann.fallback ? ann.memoryBytes : c.db.counts(view.generation).chunks * c.manifest.model.dims * 4;
   }
 }
 

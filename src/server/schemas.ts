@@ -6,6 +6,7 @@
  * transform), so they never filter what a handler sends.
  */
 import { MAX_DOCUMENT_ID_CHARS } from '../api/upsert-documents.js';
+import { AUDIT_ACTIONS, AUDIT_OUTCOMES } from '../observe/audit.js';
 import { SEARCH_MODES } from '../retrieve/session.js';
 
 /** Limits, also quoted by docs/server.md. */
@@ -49,9 +50,9 @@ export const evaluationParams = {
   properties: { name: collectionName, id: { type: 'string', pattern: '^[0-9a-f]{16}$', maxLength: 16 } },
 } as const;
 
-const modelRef = { type: 'string', minLength: 1, maxLength: 200, description: 'a model id with an optional variant, e.g. sentence-transformers/all-MiniLM-L6-v2:int8' } as const;
+export const modelRef = { type: 'string', minLength: 1, maxLength: 200, description: 'a model id with an optional variant, e.g. sentence-transformers/all-MiniLM-L6-v2:int8' } as const;
 
-const indexSettings = {
+export const indexSettings = {
   type: 'object',
   additionalProperties: false,
   required: ['type'],
@@ -144,6 +145,7 @@ export const searchBody = {
     rerank: { type: 'boolean' },
     rerankTopN: { type: 'integer', minimum: 1, maximum: 1000 },
     rerankWeight: { type: 'number', minimum: 0, maximum: 1 },
+    highlight: { type: 'boolean', description: "add each result's `highlights`: [start, end) UTF-16 offsets into its text where a query term occurs (BM25's analyzer: stemming, case folding, stopwords)" },
     params: {
       type: 'object',
       additionalProperties: false,
@@ -218,6 +220,11 @@ const searchResult = {
       },
     },
     lineage: { type: 'object', properties: { contentHash: { type: 'string' }, model: { type: 'string' }, ingestedAt: { type: 'string' } } },
+    highlights: {
+      type: 'array',
+      description: 'with `highlight: true`: [start, end) pairs of UTF-16 offsets into `text`, sorted, not overlapping',
+      items: { type: 'array', items: { type: 'integer' }, minItems: 2, maxItems: 2 },
+    },
   },
 } as const;
 
@@ -305,3 +312,115 @@ export const evaluationJob = {
   },
 } as const;
 
+
+export const sessionResponse = {
+  type: 'object',
+  description: 'the key that made the request (never its secret): what it may do and where',
+  properties: {
+    keyId: { type: 'string' },
+    scope: { type: 'string', enum: ['read', 'write', 'admin'] },
+    collections: { type: 'array', items: { type: 'string' }, description: 'collection names, or ["*"] for all' },
+    label: { type: 'string' },
+    createdAt: { type: 'string' },
+  },
+} as const;
+
+const latencySummary = {
+  type: 'object',
+  properties: {
+    count: { type: 'integer' },
+    p50: { type: 'number', nullable: true },
+    p95: { type: 'number', nullable: true },
+    p99: { type: 'number', nullable: true },
+    max: { type: 'number', nullable: true },
+  },
+} as const;
+
+export const latencyStatsResponse = {
+  type: 'object',
+  description: 'milliseconds from the search request\'s start to its answer, over the most recent searches (at most window.maxSamples, none older than window.maxAgeSeconds), since this server started',
+  properties: {
+    collection: { type: 'string' },
+    window: { type: 'object', properties: { maxSamples: { type: 'integer' }, maxAgeSeconds: { type: 'number' } } },
+    searches: { type: 'object', properties: { total: { type: 'integer' }, inWindow: { type: 'integer' } } },
+    overall: latencySummary,
+    modes: { type: 'object', description: 'by mode (vector, bm25, hybrid, each optionally +rerank)', additionalProperties: latencySummary },
+  },
+} as const;
+
+export const evaluationHistoryResponse = {
+  type: 'object',
+  properties: {
+    collection: { type: 'string' },
+    evaluations: {
+      type: 'array',
+      description: 'every finished evaluation run, oldest first',
+      items: {
+        type: 'object',
+        properties: {
+          at: { type: 'string' },
+          job: { type: 'string' },
+          dataset: { type: 'string' },
+          split: { type: 'string' },
+          queries: { type: 'integer' },
+          k: { type: 'integer' },
+          model: { type: 'string' },
+          documents: { type: 'integer' },
+          chunks: { type: 'integer' },
+          reranker: { type: 'string' },
+          modes: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                mode: { type: 'string' },
+                metrics: { type: 'object', description: 'ndcg@k, mrr@k, p@k, recall@100', additionalProperties: { type: 'number' } },
+                latencyMs: { type: 'object', properties: { p50: { type: 'number' }, p99: { type: 'number' } } },
+              },
+            },
+          },
+        },
+      },
+    },
+    skipped: { type: 'integer', description: 'lines of the history file that could not be read (a record torn by a crash)' },
+  },
+} as const;
+
+export const auditQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    action: { type: 'string', enum: [...AUDIT_ACTIONS] },
+    target: { type: 'string', minLength: 1, maxLength: 256, description: 'a collection name, or key:<id>' },
+    since: { type: 'string', maxLength: 64, description: 'ISO 8601 date or time: entries at or after it' },
+    // query strings are strings, and the server never coerces types: a decimal 1-10000
+    limit: { type: 'string', pattern: '^(10000|[1-9][0-9]{0,3})$', description: 'the newest N entries that match (1-10000, default 1000)' },
+  },
+} as const;
+
+const auditEntry = {
+  type: 'object',
+  properties: {
+    time: { type: 'string' },
+    actor: { type: 'string', description: 'key:<id> over HTTP, local:<os user> from the command line' },
+    action: { type: 'string', enum: [...AUDIT_ACTIONS] },
+    target: { type: 'string' },
+    outcome: { type: 'string', enum: [...AUDIT_OUTCOMES] },
+    forced: { type: 'boolean' },
+    detail: { type: 'object' },
+    error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
+  },
+} as const;
+
+export const auditResponse = {
+  type: 'object',
+  description: 'entries oldest first; a key limited to some collections sees only entries about them',
+  properties: {
+    entries: { type: 'array', items: auditEntry },
+    problems: {
+      type: 'array',
+      description: 'lines of the log that could not be read (a torn last line after a crash)',
+      items: { type: 'object', properties: { line: { type: 'integer' }, reason: { type: 'string' } } },
+    },
+  },
+} as const;

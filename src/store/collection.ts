@@ -3,8 +3,9 @@ import { mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CollectionCorruptError, CollectionExistsError, CollectionNotFoundError, InvalidInputError } from '../errors.js';
 import { fsyncDir } from './atomic-file.js';
+import { generationDirName, liveDirName, readDeploymentFile, deploymentFile } from './deployment.js';
 import { readManifest, writeManifest, type CollectionManifest } from './manifest.js';
-import { MetadataDb, type DocumentRow, type GenerationRow, type NewChunkRow, type VectorRef } from './metadata-db.js';
+import { MetadataDb, type DocTextRow, type DocumentRow, type GenerationRow, type NewChunkRow, type VectorRef } from './metadata-db.js';
 import { readSegment, writeSegment, type SegmentRecord } from './vector-segments.js';
 import { WriterLock } from './writer-lock.js';
 
@@ -29,8 +30,13 @@ export interface CollectionPaths {
   lock: string;
 }
 
-export function collectionPaths(dataDir: string, name: string): CollectionPaths {
-  const dir = join(resolve(dataDir), validateCollectionName(name));
+/**
+ * Where a collection's files are: its live generation's folder, or, given `generation`, that
+ * generation's folder (see deployment.ts).
+ */
+export function collectionPaths(dataDir: string, name: string, generation?: number): CollectionPaths {
+  validateCollectionName(name);
+  const dir = join(resolve(dataDir), generation === undefined ? liveDirName(dataDir, name) : generationDirName(name, generation));
   return {
     dir,
     manifest: join(dir, 'manifest.json'),
@@ -41,8 +47,8 @@ export function collectionPaths(dataDir: string, name: string): CollectionPaths 
   };
 }
 
-export function collectionExists(dataDir: string, name: string): boolean {
-  return existsSync(collectionPaths(dataDir, name).manifest);
+export function collectionExists(dataDir: string, name: string, generation?: number): boolean {
+  return existsSync(collectionPaths(dataDir, name, generation).manifest);
 }
 
 /** One batch of a write, committed all-or-nothing. */
@@ -54,6 +60,8 @@ export interface WriteBatch {
   reuse?: Array<{ segment: number; row: number } | null>;
   /** Documents whose every chunk is now written: they become live with this commit. */
   publish: DocumentRow[];
+  /** Sections of the documents' normalized text (kept so a reindex can re-chunk them). */
+  texts?: DocTextRow[];
 }
 
 /** All live vectors as one row-major matrix, the chunk id of each row, and the generation. */
@@ -81,8 +89,13 @@ export class Collection {
     readonly writable: boolean,
   ) {}
 
-  static async create(dataDir: string, name: string, manifest: CollectionManifest): Promise<Collection> {
-    const paths = collectionPaths(dataDir, name);
+  /** Creates a collection (generation 1), or, given `generation`, a new generation's folder. */
+  static async create(dataDir: string, name: string, manifest: CollectionManifest, generation?: number): Promise<Collection> {
+    if (generation === undefined && readDeploymentFile(dataDir, name) && !collectionExists(dataDir, name)) {
+      // a delete interrupted after its live folder was gone: finish it before starting afresh
+      await unlink(deploymentFile(dataDir, name)).catch(() => undefined);
+    }
+    const paths = collectionPaths(dataDir, name, generation);
     if (existsSync(paths.manifest)) throw new CollectionExistsError(name, resolve(dataDir));
     await mkdir(resolve(dataDir), { recursive: true });
     // Build it under a temporary name and rename, so a half-created collection is never seen.
@@ -106,11 +119,12 @@ export class Collection {
     }
     await rename(staging, paths.dir);
     await fsyncDir(resolve(dataDir));
-    return Collection.open(dataDir, name, 'write');
+    return Collection.open(dataDir, name, 'write', generation);
   }
 
-  static async open(dataDir: string, name: string, mode: 'read' | 'write'): Promise<Collection> {
-    const paths = collectionPaths(dataDir, name);
+  /** Opens the live generation, or, given `generation`, that one (a shadow being built or judged). */
+  static async open(dataDir: string, name: string, mode: 'read' | 'write', generation?: number): Promise<Collection> {
+    const paths = collectionPaths(dataDir, name, generation);
     if (!existsSync(paths.manifest)) throw new CollectionNotFoundError(name, resolve(dataDir));
     const manifest = await readManifest(paths.manifest, name);
     let lock: WriterLock | null = null;
@@ -226,6 +240,7 @@ export class Collection {
           }),
         );
       }
+      if (batch.texts?.length) this.db.insertDocTexts(batch.texts);
       for (const d of batch.publish) this.db.publishDocument(d, gen);
       return ids;
     });
@@ -287,6 +302,22 @@ export class Collection {
         sink(i, data.subarray(row * dims, (row + 1) * dims));
       }
     }
+  }
+
+  /**
+   * A document version's normalized text as sections. Versions written before quarry kept
+   * the text are pieced together from their chunks (overlaps merged; a gap between two
+   * chunks, which only whitespace can be, becomes one space).
+   */
+  documentSections(docId: string, version: number): Array<{ offset: number; text: string }> {
+    const kept = this.db.docTexts(docId, version);
+    if (kept) return kept;
+    let text = '';
+    for (const c of this.db.docChunks(docId, version)) {
+      if (c.start > text.length) text += ' '.repeat(c.start - text.length);
+      if (c.end > text.length) text += c.text.slice(text.length - c.start);
+    }
+    return text ? [{ offset: 0, text }] : [];
   }
 
   async setManifest(m: CollectionManifest): Promise<void> {

@@ -70,6 +70,14 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id, doc_version);
 CREATE INDEX IF NOT EXISTS chunks_by_embed_hash ON chunks(embed_hash);
+CREATE TABLE IF NOT EXISTS doc_texts (
+  doc_id      TEXT NOT NULL,
+  doc_version INTEGER NOT NULL,
+  seq         INTEGER NOT NULL,
+  start       INTEGER NOT NULL,
+  text        TEXT NOT NULL,
+  PRIMARY KEY (doc_id, doc_version, seq)
+);
 CREATE TABLE IF NOT EXISTS segments (
   id         INTEGER PRIMARY KEY,
   file       TEXT NOT NULL UNIQUE,
@@ -113,6 +121,15 @@ export interface ChunkRow {
 }
 
 export type NewChunkRow = Omit<ChunkRow, 'id'>;
+
+/** One section of a document version's normalized text. */
+export interface DocTextRow {
+  doc_id: string;
+  doc_version: number;
+  seq: number;
+  offset: number;
+  text: string;
+}
 
 export interface VectorRef {
   id: number;
@@ -297,6 +314,46 @@ export class MetadataDb {
     return rows.map((r) => Number(stmt.run(r).lastInsertRowid));
   }
 
+  /** Stores a document version's normalized text, section by section (a reindex re-chunks it). */
+  insertDocTexts(rows: DocTextRow[]): void {
+    const stmt = this.db.prepare('INSERT OR REPLACE INTO doc_texts (doc_id, doc_version, seq, start, text) VALUES (@doc_id, @doc_version, @seq, @offset, @text)');
+    for (const r of rows) stmt.run(r);
+  }
+
+  /**
+   * A document version's normalized text as sections, in order; null when it was written
+   * before quarry kept the text (or by a crashed write), see Collection.documentSections.
+   */
+  docTexts(docId: string, version: number): Array<{ offset: number; text: string }> | null {
+    if (!this.hasTable('doc_texts')) return null;
+    const rows = this.db.prepare('SELECT start AS offset, text FROM doc_texts WHERE doc_id = ? AND doc_version = ? ORDER BY seq').all(docId, version) as Array<{
+      offset: number;
+      text: string;
+    }>;
+    return rows.length > 0 ? rows : null;
+  }
+
+  /** A document version's chunks in order (their text and spans). */
+  docChunks(docId: string, version: number): Array<{ text: string; start: number; end: number }> {
+    return this.db.prepare('SELECT text, start, end FROM chunks WHERE doc_id = ? AND doc_version = ? ORDER BY seq').all(docId, version) as Array<{
+      text: string;
+      start: number;
+      end: number;
+    }>;
+  }
+
+  /** Every live document row (at head, or in generation `gen`), by id. */
+  liveDocuments(gen?: number): DocumentRow[] {
+    const where = gen === undefined ? LIVE : LIVE_AT;
+    return this.db
+      .prepare(`SELECT d.* FROM doc_live l JOIN doc_versions d ON d.doc_id = l.doc_id AND d.version = l.version WHERE ${where} ORDER BY d.doc_id`)
+      .all(gen === undefined ? {} : { gen }) as DocumentRow[];
+  }
+
+  private hasTable(name: string): boolean {
+    return !!this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name);
+  }
+
   /** Where an identical embedding input already has a vector (the embedding cache). */
   cachedVector(embedHash: string): { segment: number; row: number } | undefined {
     return this.db.prepare('SELECT segment, row FROM chunks WHERE embed_hash = ? LIMIT 1').get(embedHash) as
@@ -475,11 +532,55 @@ export class MetadataDb {
    * published the document. Their versions were never live anywhere.
    */
   removeOrphanChunks(): number {
+    this.db.exec(
+      `DELETE FROM doc_texts WHERE NOT EXISTS (
+         SELECT 1 FROM doc_versions d WHERE d.doc_id = doc_texts.doc_id AND d.version = doc_texts.doc_version)`,
+    );
     return this.db
       .prepare(
         `DELETE FROM chunks WHERE NOT EXISTS (
            SELECT 1 FROM doc_versions d WHERE d.doc_id = chunks.doc_id AND d.version = chunks.doc_version)`,
       )
       .run().changes;
+  }
+
+  // --- card (read-only summaries) ---
+
+  /**
+   * The documents live at head grouped by one of their lineage columns, largest group first:
+   * documents, chunks and bytes per value (the system card's data sources and lineage).
+   */
+  liveDocumentGroups(column: 'format' | 'embedded_with' | 'chunking'): Array<{ value: string; documents: number; chunks: number; bytes: number }> {
+    // a fixed map, never the caller's text, goes into the SQL
+    const col = { format: 'd.format', embedded_with: 'd.embedded_with', chunking: 'd.chunking' }[column];
+    return this.db
+      .prepare(
+        `SELECT ${col} AS value, COUNT(*) AS documents, COALESCE(SUM(d.chunk_count), 0) AS chunks, COALESCE(SUM(d.byte_length), 0) AS bytes
+         FROM doc_live l JOIN doc_versions d ON d.doc_id = l.doc_id AND d.version = l.version
+         WHERE ${LIVE} GROUP BY ${col} ORDER BY documents DESC, value`,
+      )
+      .all() as Array<{ value: string; documents: number; chunks: number; bytes: number }>;
+  }
+
+  /**
+   * The documents live at head per source file and format: documents, chunks, bytes. Records
+   * (documents handed over in memory, whose source is their own id) are one row, source ''.
+   */
+  liveSourceGroups(): Array<{ source: string; format: string; documents: number; chunks: number; bytes: number }> {
+    return this.db
+      .prepare(
+        `SELECT CASE WHEN d.format = 'record' THEN '' ELSE d.source END AS source, d.format AS format,
+                COUNT(*) AS documents, COALESCE(SUM(d.chunk_count), 0) AS chunks, COALESCE(SUM(d.byte_length), 0) AS bytes
+         FROM doc_live l JOIN doc_versions d ON d.doc_id = l.doc_id AND d.version = l.version
+         WHERE ${LIVE} GROUP BY 1, d.format`,
+      )
+      .all() as Array<{ source: string; format: string; documents: number; chunks: number; bytes: number }>;
+  }
+
+  /** When the documents live at head were ingested: the earliest and the latest (null when none). */
+  liveIngestRange(): { first: string | null; last: string | null } {
+    return this.db
+      .prepare(`SELECT MIN(d.ingested_at) AS first, MAX(d.ingested_at) AS last FROM doc_live l JOIN doc_versions d ON d.doc_id = l.doc_id AND d.version = l.version WHERE ${LIVE}`)
+      .get() as { first: string | null; last: string | null };
   }
 }

@@ -3,7 +3,7 @@ import { indexPaths } from '../../api/index-paths.js';
 import { withCollectionOptions } from '../main.js';
 import { printJson } from '../output.js';
 import { createProgressBar } from '../progress.js';
-import { collectionOptions, floatArg, indexSettingsFrom, intArg, type CollectionFlags, type IndexParamFlags } from './parse.js';
+import { collectionOptions, indexSettingsFrom, intArg, withIndexOptions, type CollectionFlags, type IndexParamFlags } from './parse.js';
 
 interface IndexFlags extends CollectionFlags, IndexParamFlags {
   model?: string;
@@ -14,7 +14,7 @@ interface IndexFlags extends CollectionFlags, IndexParamFlags {
 }
 
 export function registerIndex(program: Command): void {
-  withCollectionOptions(
+  withIndexOptions(withCollectionOptions(
     program
       .command('index')
       .description('index files and folders (.txt .md .html .pdf .jsonl) into a collection')
@@ -22,18 +22,7 @@ export function registerIndex(program: Command): void {
   )
     .option('--model <id>', 'embedding model (default: the collection\'s, or sentence-transformers/all-MiniLM-L6-v2)')
     .option('--chunk-tokens <n>', 'tokens per chunk, special tokens included (default 256)', intArg(8, 8192))
-    .option('--overlap <n>', 'tokens shared by consecutive chunks (default 32)', intArg(0, 4096))
-    .option('--index <type>', 'vector index: flat (exact), ivf, ivfpq or hnsw')
-    .option('--nlist <n>', 'ivf/ivfpq: inverted lists (default ~sqrt(vectors))', intArg(1, 1_000_000))
-    .option('--nprobe <n>', 'ivf/ivfpq: lists probed per query (default 10)', intArg(1, 1_000_000))
-    .option('--pq-m <m>', 'ivfpq: sub-quantizers, must divide the dimensions (default dims/8)', intArg(1, 4096))
-    .option('--pq-bits <b>', 'ivfpq: bits per sub-quantizer code, 4-8 (default 8)', intArg(4, 8))
-    .option('--refine <k>', 'ivfpq: candidates rescored exactly (default 100)', intArg(0, 100_000))
-    .option('--hnsw-m <m>', 'hnsw: connectivity M (default 16)', intArg(2, 512))
-    .option('--ef-construction <n>', 'hnsw: candidate list while building (default 128)', intArg(1, 100_000))
-    .option('--ef-search <n>', 'hnsw: candidate list while searching (default 64)', intArg(1, 100_000))
-    .option('--hnsw-quantization <q>', 'hnsw: f32, f16 or i8 (default f32)')
-    .option('--recall-floor <x>', 'warn when measured recall@10 falls under this (default 0.9)', floatArg(0, 1))
+    .option('--overlap <n>', 'tokens shared by consecutive chunks (default 32)', intArg(0, 4096)))
     .option('--json', 'print the report as JSON')
     .option('--quiet', 'no progress bar')
     .action(async (paths: string[], o: IndexFlags) => {

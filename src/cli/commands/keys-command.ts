@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
-import { ALL_COLLECTIONS, createKey, keysFileOf, listKeys, revokeKey, SCOPES } from '../../server/keys.js';
+import { ALL_COLLECTIONS, createKey, keysFileOf, listKeys, revokeKey, SCOPES, type KeyInfo } from '../../server/keys.js';
 import { InvalidInputError, QuarryError } from '../../errors.js';
+import { appendAudit, audited, auditFileOf, AuditLogError, defaultActor, errorOf, outcomeOf } from '../../observe/audit.js';
 import { printJson } from '../output.js';
 
 interface KeysFlags {
@@ -17,7 +18,11 @@ function withKeysOptions(cmd: Command): Command {
     .option('--keys <file>', 'API keys file (default <data>/keys.json)');
 }
 
-/** `quarry keys`: API keys for `quarry serve`. Only a salted hash of each key is stored. */
+/**
+ * `quarry keys`: API keys for `quarry serve`. Only a salted hash of each key is stored. Creating
+ * and revoking are recorded in `<data>/audit.log` with the key's id, scope and collections,
+ * never the key itself.
+ */
 export function registerKeys(program: Command): void {
   const keys = program.command('keys').description('API keys for `quarry serve`: create, list, revoke');
 
@@ -29,10 +34,33 @@ export function registerKeys(program: Command): void {
       .option('--collection <name>', `a collection the key may use (repeatable), or "${ALL_COLLECTIONS}" for all`, collect)
       .option('--label <text>', 'a note to recognize the key by in `quarry keys list`'),
   ).action(async (o: KeysFlags & { scope: string; collection?: string[]; label?: string }) => {
-    if (!o.collection || o.collection.length === 0) {
-      throw new InvalidInputError(`name the collections the key may use with --collection NAME (repeatable), or --collection '${ALL_COLLECTIONS}' for all`, { field: 'collection' });
+    const actor = defaultActor();
+    let created: Awaited<ReturnType<typeof createKey>>;
+    try {
+      if (!o.collection || o.collection.length === 0) {
+        throw new InvalidInputError(`name the collections the key may use with --collection NAME (repeatable), or --collection '${ALL_COLLECTIONS}' for all`, { field: 'collection' });
+      }
+      created = await createKey(fileOf(o), { scope: o.scope, collections: o.collection, label: o.label });
+    } catch (e) {
+      await appendAudit(o.data, { actor, action: 'key.create', target: 'key:(not created)', outcome: outcomeOf(e), detail: { scope: o.scope, collections: o.collection ?? [] }, error: errorOf(e) }).catch(
+        () => undefined,
+      );
+      throw e;
     }
-    const { key, info } = await createKey(fileOf(o), { scope: o.scope, collections: o.collection, label: o.label });
+    const { key, info } = created;
+    try {
+      await appendAudit(o.data, {
+        actor,
+        action: 'key.create',
+        target: `key:${info.id}`,
+        outcome: 'ok',
+        detail: { id: info.id, scope: info.scope, collections: info.collections, ...(info.label ? { label: info.label } : {}) },
+      });
+    } catch (e) {
+      // No key goes out that the log cannot account for: take it back before reporting.
+      await revokeKey(fileOf(o), info.id);
+      throw new AuditLogError(auditFileOf(o.data), `no key was created: ${(e as Error).message}`, e);
+    }
     process.stdout.write(`${key}\n`);
     process.stderr.write(`quarry: created key ${info.id} (${info.scope} on ${info.collections.join(', ')}); it is shown only now\n`);
   });
@@ -50,7 +78,12 @@ export function registerKeys(program: Command): void {
 
   withKeysOptions(keys.command('revoke').description('revoke a key by id: it stops working on the next request').argument('<id>', 'key id from `quarry keys list`')).action(
     async (id: string, o: KeysFlags) => {
-      if (!(await revokeKey(fileOf(o), id))) throw new QuarryError('KEY_NOT_FOUND', 'not-found', `no key with id ${JSON.stringify(id)}; see \`quarry keys list\``, { id });
+      const detail = (k: KeyInfo) => ({ id: k.id, scope: k.scope, collections: k.collections, ...(k.label ? { label: k.label } : {}) });
+      await audited(o.data, { action: 'key.revoke', target: `key:${id}`, detail }, async () => {
+        const k = (await listKeys(fileOf(o))).find((x) => x.id === id);
+        if (!k || !(await revokeKey(fileOf(o), id))) throw new QuarryError('KEY_NOT_FOUND', 'not-found', `no key with id ${JSON.stringify(id)}; see \`quarry keys list\``, { id });
+        return k;
+      });
       process.stdout.write(`revoked ${id}\n`);
     },
   );

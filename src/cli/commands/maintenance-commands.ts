@@ -18,11 +18,13 @@ export function registerMaintenance(program: Command): void {
 
   withCollectionOptions(program.command('gc').description(`drop versions beyond the newest --keep (default ${DEFAULT_RETENTION}) and reclaim their space`))
     .option('--keep <n>', 'versions to keep, the current one included', intArg(1, 1_000_000), DEFAULT_RETENTION)
+    .option('--keep-generations <n>', 'retired model generations to keep for rollback (default: the deployment\'s retention, 2)', intArg(0, 1000))
     .option('--json', 'print JSON')
-    .action(async (o: CollectionFlags & { keep: number; json?: boolean }) => {
-      const r = await gc({ ...collectionOptions(o), keep: o.keep });
+    .action(async (o: CollectionFlags & { keep: number; keepGenerations?: number; json?: boolean }) => {
+      const r = await gc({ ...collectionOptions(o), keep: o.keep, keepGenerations: o.keepGenerations });
       if (o.json) return printJson(r);
-      process.stdout.write(`removed ${r.versionsRemoved} version(s), ${r.chunksRemoved} chunk rows; ${mb(r.bytesReclaimed)} reclaimed (${mb(r.bytesBefore)} -> ${mb(r.bytesAfter)})\n`);
+      const gens = r.generationsRemoved.length > 0 ? `, retired generation(s) ${r.generationsRemoved.join(', ')}` : '';
+      process.stdout.write(`removed ${r.versionsRemoved} version(s), ${r.chunksRemoved} chunk rows${gens}; ${mb(r.bytesReclaimed)} reclaimed\n`);
     });
 
   withCollectionOptions(program.command('check').description('verify every file a search depends on; exit 5 if anything is damaged'))

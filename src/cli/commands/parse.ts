@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { InvalidInputError } from '../../errors.js';
 import type { IndexType } from '../../index/vector-index.js';
@@ -67,4 +68,20 @@ export function indexSettingsFrom(o: IndexParamFlags): IndexSettings | undefined
     ...(Object.keys(params).length > 0 ? { params } : {}),
     ...(o.recallFloor !== undefined ? { recallFloor: o.recallFloor } : {}),
   };
+}
+
+/** The vector index options `index` and `reindex` share. */
+export function withIndexOptions(cmd: Command): Command {
+  return cmd
+    .option('--index <type>', 'vector index: flat (exact), ivf, ivfpq or hnsw')
+    .option('--nlist <n>', 'ivf/ivfpq: inverted lists (default ~sqrt(vectors))', intArg(1, 1_000_000))
+    .option('--nprobe <n>', 'ivf/ivfpq: lists probed per query (default 10)', intArg(1, 1_000_000))
+    .option('--pq-m <m>', 'ivfpq: sub-quantizers, must divide the dimensions (default dims/8)', intArg(1, 4096))
+    .option('--pq-bits <b>', 'ivfpq: bits per sub-quantizer code, 4-8 (default 8)', intArg(4, 8))
+    .option('--refine <k>', 'ivfpq: candidates rescored exactly (default 100)', intArg(0, 100_000))
+    .option('--hnsw-m <m>', 'hnsw: connectivity M (default 16)', intArg(2, 512))
+    .option('--ef-construction <n>', 'hnsw: candidate list while building (default 128)', intArg(1, 100_000))
+    .option('--ef-search <n>', 'hnsw: candidate list while searching (default 64)', intArg(1, 100_000))
+    .option('--hnsw-quantization <q>', 'hnsw: f32, f16 or i8 (default f32)')
+    .option('--recall-floor <x>', 'warn when measured recall@10 falls under this (default 0.9)', floatArg(0, 1));
 }

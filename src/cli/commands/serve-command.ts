@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { initTracing, shutdownTracing } from '../../observe/tracing.js';
 import { buildServer } from '../../server/app.js';
-import { intArg } from './parse.js';
+import { floatArg, intArg } from './parse.js';
 
 interface ServeFlags {
   port: number;
@@ -10,6 +10,7 @@ interface ServeFlags {
   models?: string;
   keys?: string;
   datasets?: string;
+  canary: number;
   logLevel: string;
 }
 
@@ -36,6 +37,7 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--models <dir>', 'folder holding provisioned models (default $QUARRY_MODELS or ~/.cache/quarry/models)'))
     .option('--keys <file>', 'API keys file (default <data>/keys.json)')
     .option('--datasets <dir>', 'folder under which evaluation runs may name BEIR datasets (evaluations are refused without it)')
+    .option('--canary <share>', 'share of searches (0-1) that a shadow generation also answers in the background, compared in /metrics (default 0)', floatArg(0, 1), 0)
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
     .action(async (o: ServeFlags) => {
       await initTracing();
@@ -44,6 +46,7 @@ export function registerServe(program: Command): void {
         modelsDir: o.models,
         keysFile: o.keys,
         datasetsRoot: o.datasets,
+        canaryShare: o.canary,
         logger: { level: o.logLevel },
       });
       const stop = shutdownSignal();

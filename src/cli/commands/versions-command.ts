@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { rollbackGeneration } from '../../api/generations.js';
 import { rollback, versions } from '../../api/versions.js';
+import { printSwitch } from './generations-command.js';
 import { withCollectionOptions } from '../main.js';
 import { printJson } from '../output.js';
 import { collectionOptions, intArg, type CollectionFlags } from './parse.js';
@@ -21,11 +23,16 @@ export function registerVersions(program: Command): void {
   withCollectionOptions(
     program
       .command('rollback')
-      .description('make an earlier version current again (recorded as a new version)')
-      .argument('<version>', 'version number from `quarry versions`', intArg(1, Number.MAX_SAFE_INTEGER)),
+      .description('without a version: return to the generation that was live before (model upgrade undone); with one: make that earlier version of the content current again (recorded as a new version)')
+      .argument('[version]', 'version number from `quarry versions`', intArg(1, Number.MAX_SAFE_INTEGER)),
   )
     .option('--json', 'print JSON')
-    .action(async (version: number, o: CollectionFlags & { json?: boolean }) => {
+    .action(async (version: number | undefined, o: CollectionFlags & { json?: boolean }) => {
+      if (version === undefined) {
+        const r = await rollbackGeneration(collectionOptions(o));
+        if (o.json) return printJson(r);
+        return printSwitch(r, 'rolled back');
+      }
       const v = await rollback(version, collectionOptions(o));
       if (o.json) return printJson(v);
       process.stdout.write(`version ${v.version} is current: ${v.note} (${v.documents} docs, ${v.chunks} chunks)\n`);

@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { listCollections } from '../../api/collections.js';
 import { info } from '../../api/info.js';
+import { removeEvalHistory } from '../../eval/history.js';
 import type { IndexSettings } from '../../store/manifest.js';
 import type { ServerContext } from '../app.js';
-import { authorizeCollection, keyMaySee } from '../auth.js';
+import { actorOf, authorizeCollection, keyMaySee } from '../auth.js';
 import { collectionSummary, createCollectionBody, errorResponse, nameParams } from '../schemas.js';
 
 interface CreateBody {
@@ -43,7 +44,9 @@ export function registerCollectionRoutes(app: FastifyInstance, ctx: ServerContex
     async (request, reply) => {
       const { name, ...settings } = request.body;
       authorizeCollection(request, name, 'admin');
-      const { summary, status } = await ctx.registry.create(name, settings);
+      // createCollection records the actor in the audit log (the registry passes the settings on)
+      const withActor = { ...settings, actor: actorOf(request) };
+      const { summary, status } = await ctx.registry.create(name, withActor);
       return reply
         .code(201)
         .header('location', `/collections/${encodeURIComponent(name)}`)
@@ -54,13 +57,15 @@ export function registerCollectionRoutes(app: FastifyInstance, ctx: ServerContex
   app.get<{ Params: { name: string } }>(
     '/collections/:name',
     {
-      schema: { tags: ['collections'], summary: 'What a collection holds and how it was built (`quarry info --json`), and its serving state', params: nameParams },
+      schema: { tags: ['collections'], summary: "What a collection holds and how it was built (`quarry info --json`), its serving state, and the memory its warm indexes take (`memory.bytes`)", params: nameParams },
       config: { auth: { scope: 'read', collection: 'param' }, docs: { 200: { type: 'object' }, 404: errorResponse } },
     },
     async (request) => {
       const { path: _path, ...rest } = await info({ dataDir: ctx.dataDir, collection: request.params.name });
       const status = ctx.registry.statusFor(request.params.name);
-      return { ...rest, state: status?.state ?? 'loading', ...(status?.error ? { error: status.error } : {}) };
+      // the warm view's indexes, as quarry_index_memory_bytes reports them (null while not serving)
+      const memory = { bytes: ctx.registry.memoryBytes(request.params.name) ?? null };
+      return { ...rest, memory, state: status?.state ?? 'loading', ...(status?.error ? { error: status.error } : {}) };
     },
   );
 
@@ -71,7 +76,9 @@ export function registerCollectionRoutes(app: FastifyInstance, ctx: ServerContex
       config: { auth: { scope: 'admin', collection: 'param' }, docs: { 200: { type: 'object' }, 404: errorResponse, 409: errorResponse } },
     },
     async (request) => {
-      await ctx.registry.delete(request.params.name);
+      // deleteCollection records the actor in the audit log.
+      await ctx.registry.delete(request.params.name, actorOf(request));
+      await removeEvalHistory(ctx.dataDir, request.params.name);
       return { collection: request.params.name, deleted: true };
     },
   );

@@ -5,7 +5,8 @@
  * server's datasets root (symbolic links resolved), so a client cannot point the server at
  * any folder. A finished run sets the evaluation gauges in /metrics (nDCG@10, Recall@100);
  * with `baseline: true` it also becomes the baseline the alert rules compare against, kept
- * in <dataDir>/eval-baselines.json across restarts.
+ * in <dataDir>/eval-baselines.json across restarts. Every finished run is appended to the
+ * collection's evaluation history (src/eval/history.ts), which outlives the jobs.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -13,12 +14,15 @@ import { realpath } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { evaluate, type EvalReport } from '../../api/evaluate.js';
+import { CollectionNotFoundError } from '../../errors.js';
+import { appendEvalHistory, historyEntry, readEvalHistory } from '../../eval/history.js';
 import { setEvalGauges } from '../../observe/metrics.js';
 import { withSpan } from '../../observe/tracing.js';
 import { writeFileAtomic } from '../../store/atomic-file.js';
+import { collectionExists } from '../../store/collection.js';
 import type { ServerContext } from '../app.js';
 import { HttpError, toHttpError } from '../http-errors.js';
-import { errorResponse, evaluationBody, evaluationJob, evaluationParams, nameParams } from '../schemas.js';
+import { errorResponse, evaluationBody, evaluationHistoryResponse, evaluationJob, evaluationParams, nameParams } from '../schemas.js';
 
 interface EvaluationBody {
   dataset: string;
@@ -78,10 +82,10 @@ export class EvaluationJobs {
     await writeFileAtomic(this.baselinesFile, JSON.stringify(this.baselines, null, 2) + '\n');
   }
 
-  start(collection: string, dataset: string, run: () => Promise<EvalReport>): EvaluationJob {
+  start(collection: string, dataset: string, run: (jobId: string) => Promise<EvalReport>): EvaluationJob {
     const job: EvaluationJob = { id: randomBytes(8).toString('hex'), collection, dataset, status: 'running', startedAt: new Date().toISOString() };
     this.jobs.set(job.id, job);
-    const p = run().then(
+    const p = run(job.id).then(
       (report) => {
         job.status = 'done';
         job.report = report;
@@ -162,7 +166,7 @@ export function registerEvaluationRoutes(app: FastifyInstance, ctx: ServerContex
       const dataset = await datasetPath(ctx.datasetsRoot, body.dataset);
       const k = body.k ?? 10;
       const wantsRerank = (body.modes ?? []).some((m) => m.endsWith('+rerank'));
-      const job = ctx.jobs.start(name, body.dataset, async () => {
+      const job = ctx.jobs.start(name, body.dataset, async (jobId) => {
         const reranker = wantsRerank ? await ctx.registry.reranker.ready() : undefined;
         const report = await ctx.registry.writeOrCreate(name, body.model, (embedder) =>
           withSpan('quarry.eval', { 'quarry.collection': name }, () =>
@@ -190,6 +194,10 @@ export function registerEvaluationRoutes(app: FastifyInstance, ctx: ServerContex
           const base = ctx.jobs.baselineOf(name);
           setEvalGauges(name, { ndcgAt10: ndcg, recallAt100: recall, ...(base ? { baselineNdcgAt10: base.ndcgAt10, baselineRecallAt100: base.recallAt100 } : {}) });
         }
+        // the run's report stays available from the job even when the history cannot be written
+        await appendEvalHistory(ctx.dataDir, name, historyEntry(report, { dataset: body.dataset, k, job: jobId })).catch((e: unknown) =>
+          app.log.error({ collection: name, job: jobId, err: e }, 'cannot append the evaluation to the history'),
+        );
         return report;
       });
       return reply.code(202).header('location', `/collections/${encodeURIComponent(name)}/evaluations/${job.id}`).send(job);
@@ -203,6 +211,24 @@ export function registerEvaluationRoutes(app: FastifyInstance, ctx: ServerContex
       config: { auth: { scope: 'read', collection: 'param' }, docs: { 200: { type: 'object', properties: { evaluations: { type: 'array', items: evaluationJob } } } } },
     },
     async (request) => ({ evaluations: ctx.jobs.list(request.params.name) }),
+  );
+
+  app.get<{ Params: { name: string } }>(
+    '/collections/:name/evaluations/history',
+    {
+      schema: {
+        tags: ['evaluations'],
+        summary: "Every finished evaluation run of a collection, oldest first (kept across restarts): nDCG, Recall@100, MRR and latency per mode; needs read",
+        params: nameParams,
+      },
+      config: { auth: { scope: 'read', collection: 'param' }, docs: { 200: evaluationHistoryResponse, 404: errorResponse } },
+    },
+    async (request) => {
+      const { name } = request.params;
+      if (!collectionExists(ctx.dataDir, name)) throw new CollectionNotFoundError(name, ctx.dataDir);
+      const { entries, skipped } = await readEvalHistory(ctx.dataDir, name);
+      return { collection: name, evaluations: entries, skipped };
+    },
   );
 
   app.get<{ Params: { name: string; id: string } }>(
