@@ -11,6 +11,22 @@ export { verify, type VerifyOptions, type VerifyReport } from './api/verify.js';
 export { deleteDocuments, type DeleteReport } from './api/delete-documents.js';
 export { versions, rollback, gc, compact, DEFAULT_RETENTION, type VersionInfo, type GcReport } from './api/versions.js';
 export { check } from './api/check.js';
+export {
+  listGenerations,
+  reindex,
+  promote,
+  rollbackGeneration,
+  gcGenerations,
+  setJudgments,
+  DEFAULT_GATE_TOLERANCE,
+  DEFAULT_GATE_MODE,
+  type ReindexOptions,
+  type ReindexReport,
+  type PromoteOptions,
+  type SwitchReport,
+  type GenerationGcReport,
+} from './api/generations.js';
+export type { Deployment, GenerationEntry, GateResult } from './store/deployment.js';
 export { systemCard, readAlertRules, STANDING_LIMITATIONS, type CardFacts, type CardOptions } from './api/card.js';
 export { appendAudit, audited, readAudit, readAuditLog, defaultActor, AUDIT_ACTIONS, type AuditEntry, type AuditAction, type AuditOutcome, type AuditFilter } from './observe/audit.js';
 export type { CheckReport } from './store/integrity.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFile, readFile, stat, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -238,6 +238,8 @@ test('over HTTP: create and delete are recorded with the key as actor; GET /audi
     assert.equal(res.statusCode, 200, res.body);
     const body = json<{ entries: AuditEntry[]; problems: unknown[] }>(res);
     assert.deepEqual(body.entries.map((e) => [e.actor, e.action, e.target, e.outcome]), [
+      // the seed: a collection made by its first ingest, through the library
+      [defaultActor(), 'collection.create', 'docs', 'ok'],
       [actor, 'collection.create', 'made', 'ok'],
       [actor, 'collection.create', 'made', 'refused'],
       [actor, 'collection.delete', 'made', 'ok'],
@@ -248,7 +250,7 @@ test('over HTTP: create and delete are recorded with the key as actor; GET /audi
 
     // a key for some collections sees their entries only, never the keys'
     const mine = json<{ entries: AuditEntry[] }>(await app.inject({ method: 'GET', url: '/audit', headers: bearer(docsAdmin) }));
-    assert.deepEqual(mine.entries.map((e) => e.target), ['made', 'made', 'made']);
+    assert.deepEqual(mine.entries.map((e) => e.target), ['docs', 'made', 'made', 'made']);
 
     const q = json<{ entries: AuditEntry[] }>(await app.inject({ method: 'GET', url: '/audit?action=collection.create&target=made&limit=1', headers: bearer(all) }));
     assert.deepEqual(q.entries.map((e) => e.outcome), ['refused']);

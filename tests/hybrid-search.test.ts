@@ -13,6 +13,7 @@ import { isQuarryError } from '../src/errors.js';
 import type { Embedder } from '../src/embed/embedder.js';
 import { EmbeddingReranker } from '../src/retrieve/rerank.js';
 import { TIER2_CACHE_FILE } from '../src/store/tier2-cache.js';
+import { readEvalHistory } from '../src/eval/history.js';
 import { runCli } from './support/cli.js';
 import { modelsDir, tempDir } from './support/env.js';
 import { closeEmbedders, sharedEmbedder } from './support/model.js';
@@ -246,6 +247,11 @@ test('quarry search --mode hybrid and quarry eval from the command line', async 
     assert.ok(m['ndcg@10'] >= 0 && m['ndcg@10'] <= 1);
     assert.ok(m.latencyMs.p50 > 0 && m.latencyMs.p99 >= m.latencyMs.p50);
   }
+  // the run joins the collection's evaluation history, with the command that made it
+  const history = await readEvalHistory(dir.path, 'default');
+  const last = history.entries.at(-1)!;
+  assert.equal(last.modes.find((m) => m.mode === 'bm25')?.metrics['ndcg@10'], 1);
+  assert.match(last.command ?? '', /^quarry eval --dataset \S+ --modes bm25,vector,hybrid --json --data \S+ --collection default$/);
 });
 
 test('a damaged BM25 file fails quarry check and bm25 search loudly; compact rebuilds it', async () => {

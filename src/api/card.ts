@@ -130,7 +130,7 @@ function quarryVersion(): string {
 }
 
 /** Shell-quotes an argument when it needs it, so the commands in the card can be pasted; a `<placeholder>` stays as it is. */
-function sh(arg: string): string {
+export function sh(arg: string): string {
   if (/^<[^<>]+>$/.test(arg)) return arg;
   return /^[A-Za-z0-9_./:@=,+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
@@ -291,7 +291,7 @@ export async function systemCard(opts: CardOptions = {}): Promise<{ markdown: st
     evaluation: {
       runs: history.entries.length,
       unreadable: history.skipped,
-      latest: last ? { ...last, command: typeof (last as { command?: unknown }).command === 'string' ? (last as unknown as { command: string }).command : HTTP_EVALUATION } : null,
+      latest: last ? { ...last, command: last.command ?? HTTP_EVALUATION } : null,
       gate: lastGated
         ? {
             ...lastGated.gate!,

@@ -222,6 +222,7 @@ export async function reindex(opts: ReindexOptions): Promise<ReindexReport> {
     () =>
       withDeploymentLock(dataDir, name, async () => {
         let d = await listGenerations({ dataDir, collection: name });
+        d = await dropStaleBuilds(dataDir, d);
         const live = await Collection.open(dataDir, name, 'read', d.live);
         let embedder: Embedder | undefined;
         const id = d.nextGeneration;
@@ -298,6 +299,19 @@ export async function reindex(opts: ReindexOptions): Promise<ReindexReport> {
         }
       }),
   );
+}
+
+/**
+ * Builds left `building` by a crashed reindex: the caller holds the deployment lock, so no
+ * build is running; their folders and entries go.
+ */
+async function dropStaleBuilds(dataDir: string, d: Deployment): Promise<Deployment> {
+  const stale = d.generations.filter((g) => g.state === 'building');
+  if (stale.length === 0) return d;
+  for (const g of stale) await rm(join(resolve(dataDir), g.dir), { recursive: true, force: true });
+  const next = { ...d, generations: d.generations.filter((g) => g.state !== 'building') };
+  await writeDeployment(dataDir, next);
+  return next;
 }
 
 export interface JudgmentsReport {
@@ -531,7 +545,8 @@ export async function gcGenerations(opts: CollectionOptions & { keep?: number } 
     const keep = opts.keep ?? d.retention;
     if (!Number.isInteger(keep) || keep < 0) throw new InvalidInputError(`keep must be a whole number, got ${keep}`, { field: 'keep' });
     const retired = d.generations.filter((g) => g.state === 'retired').sort((a, b) => (b.retiredAt ?? '').localeCompare(a.retiredAt ?? ''));
-    const drop = [...retired.slice(keep), ...d.generations.filter((g) => g.state === 'failed')];
+    // a `building` entry seen under the deployment lock is a crashed reindex's
+    const drop = [...retired.slice(keep), ...d.generations.filter((g) => g.state === 'failed' || g.state === 'building')];
     const removed: number[] = [];
     let bytes = 0;
     for (const g of drop) {

@@ -14,6 +14,7 @@ import { describeIdentity } from '../embed/identity.js';
 import { parseModelRef } from '../embed/models/index.js';
 import { compareFingerprint, computeFingerprint, FINGERPRINT_MIN_COSINE } from '../embed/probes.js';
 import { InvalidInputError, ModelDriftError } from '../errors.js';
+import { audited } from '../observe/audit.js';
 import type { LoadedDocument, LoadItem, LoadProblem, TextSection } from '../ingest/types.js';
 import { Collection, collectionExists } from '../store/collection.js';
 import { readAnnState, updateSearchIndexes, validateIndexSettings, type AnnState } from '../store/collection-index.js';
@@ -140,8 +141,13 @@ async function openForIngest(opts: IngestOptions): Promise<{ collection: Collect
   const dataDir = dataDirOf(opts);
   const name = collectionOf(opts);
   if (!collectionExists(dataDir, name)) {
-    const { collection, embedder, ownEmbedder } = await createWithModel(opts);
-    return { collection, embedder, ownEmbedder, created: true };
+    // a collection made by its first ingest is an administrative action like any other
+    const made = await audited(
+      dataDir,
+      { actor: opts.actor, action: 'collection.create', target: name, detail: (r: { collection: Collection }) => ({ model: describeIdentity(r.collection.manifest.model), chunking: r.collection.manifest.chunking, index: r.collection.manifest.index, by: 'ingest' }) },
+      () => createWithModel(opts),
+    );
+    return { ...made, created: true };
   }
   const collection = await Collection.open(dataDir, name, 'write');
   let embedder: Embedder | undefined;

@@ -25,6 +25,14 @@ export function createProgressBar(label: string, enabled: boolean) {
   };
 }
 
+/** An ingest's progress (bytes, documents, chunks) drawn on a bar from createProgressBar. */
+export function showIngestProgress(bar: ReturnType<typeof createProgressBar>) {
+  return (p: { bytesDone: number; bytesTotal: number; documents: number; chunks: number }) => {
+    bar.setTotal(p.bytesTotal);
+    bar.update(p.bytesDone, { valueMB: (p.bytesDone / 1e6).toFixed(1), totalMB: (p.bytesTotal / 1e6).toFixed(1), documents: p.documents, chunks: p.chunks });
+  };
+}
+
 /** A counting progress bar on stderr ("label |███| 120/300 hybrid"), same rules as above. */
 export function createCountBar(enabled: boolean) {
   if (!enabled || !process.stderr.isTTY) return { update: (_v: number, _t: number, _label: string) => undefined, stop: () => undefined };

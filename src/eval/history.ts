@@ -8,11 +8,11 @@
  * Kept outside the collection's folder (whose layout belongs to the store) and outside any
  * name a collection can take (collection names start with a letter or digit).
  */
-import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EvalReport } from '../api/evaluate.js';
-import { fsyncDir } from '../store/atomic-file.js';
+import { appendLine } from '../store/atomic-file.js';
 import { validateCollectionName } from '../store/collection.js';
 
 export const HISTORY_DIR = '.eval-history';
@@ -39,6 +39,8 @@ export interface EvalHistoryEntry {
   documents: number;
   chunks: number;
   reranker?: string;
+  /** The command line that ran it (`quarry eval ...`); absent for runs over HTTP. */
+  command?: string;
   modes: EvalHistoryMode[];
 }
 
@@ -47,7 +49,7 @@ export function historyFile(dataDir: string, collection: string): string {
 }
 
 /** The history record of a finished run; `dataset` as the client named it (not the server's path). */
-export function historyEntry(report: EvalReport, opts: { dataset: string; k: number; job?: string; at?: Date }): EvalHistoryEntry {
+export function historyEntry(report: EvalReport, opts: { dataset: string; k: number; job?: string; at?: Date; command?: string }): EvalHistoryEntry {
   return {
     at: (opts.at ?? new Date()).toISOString(),
     ...(opts.job ? { job: opts.job } : {}),
@@ -59,6 +61,7 @@ export function historyEntry(report: EvalReport, opts: { dataset: string; k: num
     documents: report.documents,
     chunks: report.chunks,
     ...(report.reranker ? { reranker: report.reranker } : {}),
+    ...(opts.command ? { command: opts.command } : {}),
     modes: report.modes.map((m) => {
       const metrics: Record<string, number> = {};
       for (const [name, v] of Object.entries(m)) if (name.includes('@') && typeof v === 'number') metrics[name] = v;
@@ -74,24 +77,7 @@ const tails = new Map<string, Promise<unknown>>();
 export async function appendEvalHistory(dataDir: string, collection: string, entry: EvalHistoryEntry): Promise<void> {
   const file = historyFile(dataDir, collection);
   const run = (tails.get(file) ?? Promise.resolve()).then(async () => {
-    const dir = join(dataDir, HISTORY_DIR);
-    await mkdir(dir, { recursive: true });
-    const created = !existsSync(file);
-    const fh = await open(file, 'a+', 0o644);
-    try {
-      const { size } = await fh.stat();
-      let prefix = '';
-      if (size > 0) {
-        const last = Buffer.alloc(1);
-        await fh.read(last, 0, 1, size - 1);
-        if (last[0] !== 0x0a) prefix = '\n'; // a torn record: end it, so this one stands alone
-      }
-      await fh.write(prefix + JSON.stringify(entry) + '\n');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    if (created) await fsyncDir(dir);
+    await appendLine(file, JSON.stringify(entry), 0o644);
   });
   const tail = run.catch(() => undefined);
   tails.set(file, tail);

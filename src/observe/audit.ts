@@ -14,12 +14,11 @@
  * on; the next append first ends the torn line, so it never swallows a later entry.
  */
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, open } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { InvalidInputError, QuarryError, isQuarryError } from '../errors.js';
-import { fsyncDir } from '../store/atomic-file.js';
+import { appendLine } from '../store/atomic-file.js';
 
 export const AUDIT_FILE = 'audit.log';
 
@@ -137,30 +136,7 @@ export async function appendAudit(dataDir: string, e: Omit<AuditEntry, 'time'>):
   const file = auditFileOf(dir);
   const line = serialize({ time: new Date().toISOString(), ...e });
   try {
-    await mkdir(dir, { recursive: true });
-    const created = !existsSync(file);
-    // a+ is O_RDWR|O_APPEND|O_CREAT: every write goes to the end; reading the last byte is allowed
-    const fh = await open(file, 'a+', 0o600);
-    try {
-      const { size } = await fh.stat();
-      let prefix = '';
-      if (size > 0) {
-        const last = Buffer.alloc(1);
-        await fh.read(last, 0, 1, size - 1);
-        // A torn line left by a crash: end it, so this entry stands on a line of its own.
-        // (Reads may see another process's write half landed; that costs an empty line at
-        // worst, which readers skip, never a merged entry.)
-        if (last[0] !== 0x0a) prefix = '\n';
-      }
-      const buf = Buffer.from(prefix + line, 'utf8');
-      // One write() call: never split an entry into several writes another process could come between.
-      const { bytesWritten } = await fh.write(buf, 0, buf.length, null);
-      if (bytesWritten !== buf.length) throw new Error(`short write (${bytesWritten} of ${buf.length} bytes; is the disk full?)`);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    if (created) await fsyncDir(dir);
+    await appendLine(file, line, 0o600);
   } catch (err) {
     throw new AuditLogError(file, `cannot append to the audit log ${file}: ${(err as Error).message}`, err);
   }

@@ -346,7 +346,7 @@ export class MetadataDb {
   liveDocuments(gen?: number): DocumentRow[] {
     const where = gen === undefined ? LIVE : LIVE_AT;
     return this.db
-      .prepare(`SELECT d.* FROM doc_live l JOIN doc_versions d ON d.doc_id = l.doc_id AND d.version = l.version WHERE ${where} ORDER BY d.doc_id`)
+      .prepare(`SELECT d.* FROM doc_live l JOIN doc_versions d ON d.doc_id = l.doc_id AND d.version = l.version WHERE ${where} ORDER BY l.from_gen, l.rowid`)
       .all(gen === undefined ? {} : { gen }) as DocumentRow[];
   }
 

@@ -15,9 +15,14 @@ export class HashEmbedder implements Embedder {
   calls = 0;
   embedded = 0;
 
-  constructor(readonly tokenizer: ModelTokenizer, readonly dims = 16) {
+  /** `id`: another stand-in "model" (its vectors differ from the default one's: the id salts the hash). */
+  constructor(
+    readonly tokenizer: ModelTokenizer,
+    readonly dims = 16,
+    readonly id = 'test/hash-embedder',
+  ) {
     this.identity = {
-      id: 'test/hash-embedder',
+      id,
       variant: 'fp32',
       revision: 'test',
       source: 'test',
@@ -31,15 +36,15 @@ export class HashEmbedder implements Embedder {
     };
   }
 
-  static async create(dims = 16): Promise<HashEmbedder> {
-    return new HashEmbedder(await minilmTokenizer(), dims);
+  static async create(dims = 16, id?: string): Promise<HashEmbedder> {
+    return new HashEmbedder(await minilmTokenizer(), dims, id);
   }
 
   async embed(texts: string[], onProgress?: (p: EmbedProgress) => void): Promise<Float32Array[]> {
     this.calls++;
     this.embedded += texts.length;
     const out = texts.map((t) => {
-      const h = createHash('sha256').update(t).digest();
+      const h = createHash('sha256').update(this.id === 'test/hash-embedder' ? t : `${this.id}\0${t}`).digest();
       const v = new Float32Array(this.dims);
       for (let j = 0; j < this.dims; j++) v[j] = (h[j % h.length] - 127.5) / 127.5 + (j === 0 ? 0.01 : 0);
       return l2NormalizeInPlace(v);

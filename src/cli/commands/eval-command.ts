@@ -1,6 +1,8 @@
 import { Option, type Command } from 'commander';
+import { sh } from '../../api/card.js';
 import { evaluate, type EvalReport } from '../../api/evaluate.js';
 import { parseWeights } from '../../retrieve/fusion.js';
+import { appendEvalHistory, historyEntry } from '../../eval/history.js';
 import { printJson } from '../output.js';
 import { createCountBar } from '../progress.js';
 import { floatArg, intArg } from './parse.js';
@@ -82,6 +84,9 @@ export function registerEval(program: Command): void {
       } finally {
         bar.stop();
       }
+      // The run joins the collection's evaluation history (the web page's chart, the system card), with the command that made it.
+      const command = ['quarry', ...process.argv.slice(2)].map(sh).join(' ');
+      await appendEvalHistory(o.data, report.collection, historyEntry(report, { dataset: report.dataset, k: o.k, command }));
       if (o.json) return printJson(report);
       const k = o.k;
       process.stdout.write(`${report.dataset} (${report.split}): ${report.queries} queries, ${report.documents} documents, ${report.chunks} chunks, ${report.model}\n`);

@@ -5,7 +5,7 @@ import { dataDirOf, collectionOf } from '../../api/options.js';
 import type { GateRow } from '../../store/deployment.js';
 import { withCollectionOptions } from '../main.js';
 import { printJson } from '../output.js';
-import { createProgressBar } from '../progress.js';
+import { createProgressBar, showIngestProgress } from '../progress.js';
 import { collectionOptions, floatArg, indexSettingsFrom, intArg, withIndexOptions, type CollectionFlags, type IndexParamFlags } from './parse.js';
 
 const row = (label: string, r: GateRow) =>
@@ -45,10 +45,7 @@ export function registerGenerations(program: Command): void {
         onNote: (n) => {
           if (!o.json) process.stderr.write(`\nquarry: ${n}\n`);
         },
-        onProgress: (p) => {
-          bar.setTotal(p.bytesTotal);
-          bar.update(p.bytesDone, { valueMB: (p.bytesDone / 1e6).toFixed(1), totalMB: (p.bytesTotal / 1e6).toFixed(1), documents: p.documents, chunks: p.chunks });
-        },
+        onProgress: showIngestProgress(bar),
       }).finally(() => bar.stop());
       if (o.json) return printJson(r);
       process.stdout.write(

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { indexPaths } from '../../api/index-paths.js';
 import { withCollectionOptions } from '../main.js';
 import { printJson } from '../output.js';
-import { createProgressBar } from '../progress.js';
+import { createProgressBar, showIngestProgress } from '../progress.js';
 import { collectionOptions, indexSettingsFrom, intArg, withIndexOptions, type CollectionFlags, type IndexParamFlags } from './parse.js';
 
 interface IndexFlags extends CollectionFlags, IndexParamFlags {
@@ -36,15 +36,7 @@ export function registerIndex(program: Command): void {
         onNote: (n) => {
           if (!o.json) process.stderr.write(`\nquarry: ${n}\n`);
         },
-        onProgress: (p) => {
-          bar.setTotal(p.bytesTotal);
-          bar.update(p.bytesDone, {
-            valueMB: (p.bytesDone / 1e6).toFixed(1),
-            totalMB: (p.bytesTotal / 1e6).toFixed(1),
-            documents: p.documents,
-            chunks: p.chunks,
-          });
-        },
+        onProgress: showIngestProgress(bar),
         onProblem: (p) => {
           if (!o.json) process.stderr.write(`\nquarry: skipped ${p.path}${p.locator ? ` (${p.locator})` : ''}: ${p.reason}\n`);
         },
