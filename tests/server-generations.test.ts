@@ -126,9 +126,17 @@ test('promotion through the gate switches the model the collection answers with;
   assert.equal(none.statusCode, 400);
   assert.match(none.body, /no earlier generation/);
 
+  // a content rollback over HTTP is audited with the key too
+  const versionBack = await app.inject({ method: 'POST', url: `/collections/${C}/rollback`, headers: bearer(admin), payload: { version: 1 } });
+  assert.ok([200, 400].includes(versionBack.statusCode), versionBack.body);
+
   const audit = await readAudit(dir.path, { target: C });
   const mine = audit.filter((e) => e.actor === `key:${adminId}`).map((e) => `${e.action}:${e.outcome}`);
   for (const want of ['reindex:ok', 'judgments.set:ok', 'promote:refused', 'promote:ok', 'rollback:ok', 'rollback:refused']) assert.ok(mine.includes(want), `${want} in ${mine.join(', ')}`);
+  const versionEntry = audit.at(-1)!;
+  assert.equal(versionEntry.actor, `key:${adminId}`);
+  assert.equal(versionEntry.action, 'rollback');
+  assert.equal((versionEntry.detail as { kind?: string } | undefined)?.kind ?? 'version', 'version');
 });
 
 test('a search holding the old generation finishes on it; the next one gets the new model', async () => {

@@ -20,7 +20,7 @@ import type { DocumentFormat, LoadItem } from '../ingest/types.js';
 import { audited } from '../observe/audit.js';
 import { SearchSession } from '../retrieve/session.js';
 import { Collection } from '../store/collection.js';
-import { readAnnState, updateSearchIndexes, type AnnState } from '../store/collection-index.js';
+import { updateSearchIndexes, type AnnState } from '../store/collection-index.js';
 import {
   DEFAULT_GENERATION_RETENTION,
   DEPLOYMENT_FORMAT,
@@ -541,7 +541,7 @@ export async function gcGenerations(opts: CollectionOptions & { keep?: number } 
   const name = collectionOf(opts);
   if (!readDeploymentFile(dataDir, name)) return { generationsRemoved: [], bytesReclaimed: 0 };
   return withDeploymentLock(dataDir, name, async () => {
-    const d = (await listGenerations({ dataDir, collection: name })) as Deployment;
+    const d = await listGenerations({ dataDir, collection: name });
     const keep = opts.keep ?? d.retention;
     if (!Number.isInteger(keep) || keep < 0) throw new InvalidInputError(`keep must be a whole number, got ${keep}`, { field: 'keep' });
     const retired = d.generations.filter((g) => g.state === 'retired').sort((a, b) => (b.retiredAt ?? '').localeCompare(a.retiredAt ?? ''));
@@ -570,14 +570,4 @@ export async function gcGenerations(opts: CollectionOptions & { keep?: number } 
     }
     return { generationsRemoved: removed, bytesReclaimed: bytes };
   });
-}
-
-/** The live generation's ANN state and the shadow's, for `quarry generations`. */
-export async function generationAnn(opts: CollectionOptions, g: number): Promise<AnnState | null> {
-  const c = await Collection.open(dataDirOf(opts), collectionOf(opts), 'read', g);
-  try {
-    return readAnnState(c);
-  } finally {
-    await c.close();
-  }
 }

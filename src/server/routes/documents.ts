@@ -3,6 +3,7 @@ import { deleteDocuments } from '../../api/delete-documents.js';
 import { upsertDocuments, type DocumentInput } from '../../api/upsert-documents.js';
 import { withSpan } from '../../observe/tracing.js';
 import type { ServerContext } from '../app.js';
+import { actorOf } from '../auth.js';
 import { deleteDocumentsBody, errorResponse, indexReport, LIMITS, nameParams, upsertDocumentsBody } from '../schemas.js';
 
 export function registerDocumentRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -23,7 +24,7 @@ export function registerDocumentRoutes(app: FastifyInstance, ctx: ServerContext)
       const docs = request.body.documents;
       return ctx.registry.write(name, (embedder) =>
         withSpan('quarry.ingest', { 'quarry.collection': name }, () =>
-          upsertDocuments(docs, { dataDir: ctx.dataDir, collection: name, embedder, batchChunks: ctx.ingestBatchChunks }),
+          upsertDocuments(docs, { dataDir: ctx.dataDir, collection: name, embedder, batchChunks: ctx.ingestBatchChunks, actor: actorOf(request) }),
         ),
       );
     },

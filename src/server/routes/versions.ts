@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { rollback, versions } from '../../api/versions.js';
 import type { ServerContext } from '../app.js';
+import { actorOf } from '../auth.js';
 import { errorResponse, nameParams, rollbackBody, versionInfo } from '../schemas.js';
 
 export function registerVersionRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -24,7 +25,7 @@ export function registerVersionRoutes(app: FastifyInstance, ctx: ServerContext):
     },
     async (request) => {
       const { name } = request.params;
-      return ctx.registry.write(name, () => rollback(request.body.version, { dataDir: ctx.dataDir, collection: name }));
+      return ctx.registry.write(name, () => rollback(request.body.version, { dataDir: ctx.dataDir, collection: name, actor: actorOf(request) }));
     },
   );
 }
