@@ -72,3 +72,15 @@ test('usage errors and missing collections exit non-zero with a message', async 
   assert.equal(cutoff.code, 0);
   assert.match(cutoff.stdout, /no results at or above --min-score 0.99/);
 });
+
+test('a reader that stops early (| head) ends the command quietly, without an EPIPE stack', async () => {
+  const { spawn } = await import('node:child_process');
+  const { CLI } = await import('./support/env.js');
+  const child = spawn(process.execPath, [CLI, 'models', 'list', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  child.stdout.destroy(); // the reader is gone before the first line is written
+  const code = await new Promise<number | null>((r) => child.on('close', r));
+  assert.doesNotMatch(stderr, /EPIPE|Unhandled 'error' event/);
+  assert.equal(code, 0);
+});

@@ -1,7 +1,8 @@
 /**
  * The web page in a real browser: Debian's Chromium (/usr/bin/chromium) driven by
  * playwright-core against a server this test starts on 127.0.0.1 (the stand-in hash
- * embedder, a small collection built by two evaluation runs and an upsert, a stand-in tier 2).
+ * embedder, a small collection built by two evaluation runs and an upsert, a stand-in tier 2;
+ * a second stand-in "model" for a shadow generation that is promoted and rolled back).
  * What the page shows is checked against what the API answers for the same request.
  *
  * Screenshots of both views (desktop) and the search view at phone width go to
@@ -15,9 +16,12 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Embedder } from '../src/embed/embedder.js';
+import { ModelNotProvisionedError } from '../src/errors.js';
 import { analyze } from '../src/lexical/analyzer.js';
 import { REPO_ROOT, tempDir } from './support/env.js';
-import { bearer, hashEmbedder, hashServer, key, waitFor } from './support/server.js';
+import { HashEmbedder } from './support/hash-embedder.js';
+import { bearer, HASH_MODEL, hashEmbedder, hashServer, key, waitFor } from './support/server.js';
 
 // Functions handed to page.evaluate() run in the browser; these name its globals for the
 // typechecker (the tests compile without the DOM library), in this module only.
@@ -33,6 +37,8 @@ const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(REPO_ROOT, 'tests', '.artifacts', 'screenshots');
 const DOC_IMAGES = join(REPO_ROOT, 'docs', 'images');
 const C = 'wildlife';
+/** A second stand-in "model" for the generations panel: a reindex builds a shadow with it. */
+const MODEL_B = 'test/hash-embedder-b';
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 390, height: 844 };
 
@@ -76,7 +82,7 @@ interface ApiResult {
   scores: Record<string, number | null>;
 }
 
-async function apiCall<T>(method: 'GET' | 'POST', path: string, body?: unknown, k = keys.admin): Promise<{ status: number; json: T }> {
+async function apiCall<T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, k = keys.admin): Promise<{ status: number; json: T }> {
   const res = await fetch(`${base}${path}`, {
     method,
     headers: { ...bearer(k), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
@@ -182,8 +188,15 @@ before(async () => {
 
   keys.read = await key(data, 'read', [C]);
   keys.admin = await key(data, 'admin', ['*']);
-  app = await hashServer(data, await hashEmbedder(), {
+  const a = await hashEmbedder();
+  const b = await HashEmbedder.create(16, MODEL_B);
+  app = await hashServer(data, a, {
     datasetsRoot: datasets,
+    loadEmbedder: async (ref: string): Promise<Embedder> => {
+      if (ref === MODEL_B || ref.startsWith(`${MODEL_B}:`)) return b;
+      if (ref === HASH_MODEL || ref.startsWith(`${HASH_MODEL}:`)) return a;
+      throw new ModelNotProvisionedError(ref, '(test)', 'only the hash embedders exist in these tests');
+    },
     // a stand-in tier 2: passages sharing more query words score higher
     loadReranker: async () => ({
       description: 'stand-in tier 2',
@@ -505,6 +518,163 @@ test('rollback asks for confirmation; cancel changes nothing, confirm creates a 
   await page.waitForFunction((v) => document.querySelector('[data-section=overview]')?.textContent?.includes(`Version${v}`), head + 1);
 });
 
+interface GenerationsAnswer {
+  live: number;
+  shadow: number | null;
+  previous: number[];
+  generations: Array<{ id: number; state: string; model: string; gate?: { passed: boolean; mode: string; live: Record<string, number>; shadow: Record<string, number> } }>;
+  reindex: { status: string; error?: unknown } | null;
+}
+
+const generations = async () => (await apiCall<GenerationsAnswer>('GET', `/collections/${C}/generations`, undefined, keys.read)).json;
+
+test('generations: one line while there is one; after a reindex the panel lists live and shadow, and a read key gets no buttons', async () => {
+  const page = await newPage();
+  await login(page, keys.read);
+  await page.goto(`${base}/#/collections/${C}`);
+  const single = page.locator('[data-generations=single]');
+  await single.waitFor();
+  assert.match(await single.innerText(), new RegExp(`quarry reindex --collection ${C} --model <id>`));
+
+  const started = await apiCall<{ reindex: { status: string } }>('POST', `/collections/${C}/generations`, { model: MODEL_B });
+  assert.equal(started.status, 202, JSON.stringify(started.json));
+  const g = await waitFor('the reindex job', async () => {
+    const now = await generations();
+    return now.reindex?.status !== 'running' ? now : undefined;
+  });
+  assert.equal(g.reindex?.status, 'done', JSON.stringify(g.reindex?.error));
+  assert.equal(g.live, 1);
+  assert.equal(typeof g.shadow, 'number');
+
+  await page.reload();
+  await page.waitForSelector(`table.generations tr[data-generation="${g.shadow}"]`);
+  assert.deepEqual(
+    await page.$$eval('table.generations tbody tr', (rows) => rows.map((r) => [Number(r.getAttribute('data-generation')), r.getAttribute('data-state')])),
+    [
+      [1, 'live'],
+      [g.shadow, 'shadow'],
+    ],
+  );
+  assert.match(await page.locator(`tr[data-generation="${g.shadow}"]`).innerText(), new RegExp(MODEL_B));
+  assert.match(await page.locator('[data-field=shadow]').innerText(), new RegExp(`generation ${g.shadow}`));
+  assert.match(await page.locator('[data-field=previous]').innerText(), /no earlier generation/);
+  assert.equal(await page.locator('[data-field=reindex]').getAttribute('data-status'), 'done');
+  assert.equal(await page.locator('#promote-shadow, #rollback-generation, #gate-mode').count(), 0, 'a read key is offered a promotion');
+  const denied = await apiCall('POST', `/collections/${C}/promote`, {}, keys.read);
+  assert.equal(denied.status, 403);
+  assert.deepEqual(jsErrors(page), []);
+});
+
+test('promote asks for confirmation, shows the API’s refusal in place, then passes the BM25 gate and the shadow goes live', async () => {
+  const shadow = (await generations()).shadow!;
+  const page = await newPage();
+  await login(page, keys.admin);
+  await page.goto(`${base}/#/collections/${C}`);
+  await page.waitForSelector('#promote-shadow');
+  assert.match(await page.locator('#promote-shadow').innerText(), new RegExp(`^Promote shadow \\(generation ${shadow}\\)$`));
+  assert.equal(await page.locator('#rollback-generation').count(), 0);
+  assert.equal(await page.locator('label[for=gate-mode]').count(), 1, 'the gate mode has no label');
+
+  // cancel changes nothing
+  await page.click('#promote-shadow');
+  const dialog = page.locator('dialog[open]');
+  await dialog.waitFor();
+  assert.match(await dialog.innerText(), new RegExp(`Promote generation ${shadow} of “${C}”\\?`));
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Cancel', 'focus is not on Cancel');
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('dialog[open]', { state: 'detached' });
+  assert.equal((await generations()).live, 1, 'cancel promoted');
+
+  // no judgments yet: the API's 400 in the dialog, nothing changed
+  await page.click('#promote-shadow');
+  await page.click('dialog[open] button.danger');
+  const err = page.locator('#promote-error');
+  await err.waitFor();
+  const refused = await apiCall<{ error: { message: string } }>('POST', `/collections/${C}/promote`, {});
+  assert.equal(refused.status, 400);
+  assert.match(refused.json.error.message, /no held-out judgments/);
+  const shown = await err.innerText();
+  assert.ok(shown.includes(refused.json.error.message), shown);
+  assert.match(shown, /400/);
+  // a gate refusal's message holds both rows on lines of their own: line breaks are kept
+  assert.equal(await err.locator('.error-message').evaluate((e) => getComputedStyle(e).whiteSpace), 'pre-wrap');
+  assert.equal(await page.locator('dialog[open] button.danger').isEnabled(), true);
+  await page.click('dialog[open] button:has-text("Cancel")');
+  await page.waitForSelector('dialog[open]', { state: 'detached' });
+  assert.equal((await generations()).live, 1);
+
+  const judged = await apiCall('PUT', `/collections/${C}/judgments`, { queries: QUERIES.map(([id, query, expected]) => ({ id, query, expected: [...expected] })) });
+  assert.equal(judged.status, 200, JSON.stringify(judged.json));
+
+  // BM25: both generations hold the same text and chunking, so the gate passes
+  await page.selectOption('#gate-mode', 'bm25');
+  await page.click('#promote-shadow');
+  await dialog.waitFor();
+  assert.match(await dialog.innerText(), /bm25 search/);
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  await page.route('**/promote', async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.click('dialog[open] button.danger');
+  await page.waitForFunction(() => document.querySelector('dialog[open] button.danger')?.textContent === 'Judging and promoting…');
+  assert.equal(await page.locator('dialog[open] button.danger').isDisabled(), true, 'the button stays active while promoting');
+  assert.equal(await page.locator('dialog[open] button:has-text("Cancel")').isDisabled(), true);
+  release();
+  await page.waitForSelector('dialog[open]', { state: 'detached' });
+  await page.unroute('**/promote');
+  await page.waitForFunction(() => /Promoted/.test(document.querySelector('#generations-status')?.textContent ?? ''));
+  assert.match(await page.locator('#generations-status').innerText(), new RegExp(`generation ${shadow} is live .*passed with bm25 search.*Rollback returns to generation 1`));
+
+  const g = await generations();
+  assert.equal(g.live, shadow);
+  assert.deepEqual(g.previous, [1]);
+  await page.waitForSelector(`tr[data-generation="${shadow}"][data-state=live]`);
+  await page.waitForSelector('tr[data-generation="1"][data-state=retired]');
+  assert.equal(await page.locator('#rollback-generation').innerText(), 'Roll back to generation 1');
+  assert.equal(await page.locator('#promote-shadow').count(), 0);
+  // the gate it passed, as the API recorded it
+  const gate = g.generations.find((x) => x.id === shadow)!.gate!;
+  assert.equal(gate.passed, true);
+  assert.equal(gate.mode, 'bm25');
+  assert.equal(await page.locator('[data-field=gate]').getAttribute('data-verdict'), 'passed');
+  const cells = await page.$$eval('table.gate tbody tr', (rows) => rows.map((r) => [r.getAttribute('data-role'), ...Array.from(r.querySelectorAll('td') as ArrayLike<any>).map((c) => Number(c.textContent))]));
+  assert.deepEqual(cells, [
+    ['live', Number(gate.live['ndcg@10'].toPrecision(4)), Number(gate.live['recall@100'].toPrecision(4))],
+    ['shadow', Number(gate.shadow['ndcg@10'].toPrecision(4)), Number(gate.shadow['recall@100'].toPrecision(4))],
+  ]);
+  // the overview follows
+  await page.waitForFunction((m) => document.querySelector('[data-field=model]')?.textContent?.startsWith(m), MODEL_B);
+  await page.screenshot({ path: join(SHOTS, 'collection-view.png'), fullPage: true });
+  assert.deepEqual(jsErrors(page), []);
+});
+
+test('rolling back a generation asks for confirmation and makes generation 1 live again', async () => {
+  const was = (await generations()).live;
+  const page = await newPage();
+  await login(page, keys.admin);
+  await page.goto(`${base}/#/collections/${C}`);
+  await page.waitForSelector('#rollback-generation');
+  await page.click('#rollback-generation');
+  const dialog = page.locator('dialog[open]');
+  await dialog.waitFor();
+  assert.match(await dialog.innerText(), new RegExp(`Roll back “${C}” to generation 1\\?`));
+  await page.click('dialog[open] button.danger');
+  await page.waitForSelector('dialog[open]', { state: 'detached' });
+  await page.waitForFunction(() => /Rolled back/.test(document.querySelector('#generations-status')?.textContent ?? ''));
+  assert.match(await page.locator('#generations-status').innerText(), /generation 1 is live again/);
+  const g = await generations();
+  assert.equal(g.live, 1);
+  await page.waitForSelector('tr[data-generation="1"][data-state=live]');
+  await page.waitForSelector(`tr[data-generation="${was}"][data-state=retired]`);
+  assert.equal(await page.locator('#rollback-generation, #promote-shadow').count(), 0);
+  await page.waitForFunction((m) => document.querySelector('[data-field=model]')?.textContent?.startsWith(`${m}:`), HASH_MODEL);
+  // generation 1 answers searches again
+  assert.ok((await apiSearch({ query: 'fish', mode: 'vector', k: 5 })).length > 0);
+  assert.deepEqual(jsErrors(page), []);
+});
+
 test('phone width (390 px): no horizontal overflow in either view', async () => {
   const page = await newPage(PHONE);
   await login(page, keys.admin);
@@ -518,6 +688,7 @@ test('phone width (390 px): no horizontal overflow in either view', async () => 
   await page.goto(`${base}/#/collections/${C}`);
   await page.waitForSelector('table.latency');
   await page.waitForSelector('.history-chart canvas');
+  await page.waitForSelector('table.generations');
   await noHorizontalOverflow(page, 'collection view');
 });
 

@@ -147,3 +147,78 @@ export interface EvalHistory {
   evaluations: EvalHistoryEntry[];
   skipped: number;
 }
+
+export type GenerationState = 'building' | 'shadow' | 'live' | 'retired' | 'failed';
+
+export interface GateRow {
+  generation: number;
+  model: string;
+  'ndcg@10': number;
+  'recall@100': number;
+}
+
+export interface GateResult {
+  at: string;
+  mode: string;
+  queries: number;
+  tolerance: number;
+  live: GateRow;
+  shadow: GateRow;
+  passed: boolean;
+  forced: boolean;
+}
+
+export interface GenerationEntry {
+  id: number;
+  state: GenerationState;
+  createdAt: string;
+  model: string;
+  chunking: { chunkTokens: number; overlapTokens: number };
+  index: { type: string; params?: Record<string, number | string> };
+  promotedAt?: string;
+  retiredAt?: string;
+  build?: { documents: number; chunks: number; cacheHits: number; chunksEmbedded: number; elapsedMs: number };
+  gate?: GateResult;
+  note?: string;
+}
+
+export interface ReindexJob {
+  status: 'running' | 'done' | 'failed';
+  startedAt: string;
+  finishedAt?: string;
+  progress?: { documents: number; chunks: number; bytesDone: number; bytesTotal: number };
+  report?: { generation: number; model: string; documents: number; chunks: number; chunksEmbedded: number; cacheHitRate: number; elapsedMs: number };
+  error?: { code: string; message: string };
+}
+
+export interface CanaryStats {
+  shadow: number;
+  compared: number;
+  failed: number;
+  meanOverlapAt10: number | null;
+  meanTop1ScoreShift: number | null;
+}
+
+/** GET /collections/{name}/generations */
+export interface Generations {
+  collection: string;
+  live: number;
+  shadow: number | null;
+  /** Generations that were live before, oldest first: rollback returns to the last. */
+  previous: number[];
+  retention: number;
+  generations: GenerationEntry[];
+  reindex: ReindexJob | null;
+  canary: CanaryStats | null;
+}
+
+/** POST promote / generations/rollback */
+export interface SwitchReport {
+  collection: string;
+  live: number;
+  previous: number;
+  model: string;
+  gate: GateResult | null;
+  forced: boolean;
+  caughtUp: { documentsWritten: number; documentsRemoved: number };
+}

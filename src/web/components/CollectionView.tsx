@@ -6,6 +6,7 @@ import type { CollectionInfo, EvalHistory, LatencyStats, Session, VersionInfo } 
 import { useApi } from '../use-api.js';
 import { ErrorBox } from './ErrorBox.js';
 import { EvalHistoryChart, EvalHistoryTable, LatestEval } from './EvalCharts.js';
+import { GenerationsPanel } from './GenerationsPanel.js';
 import { RollbackDialog } from './RollbackDialog.js';
 
 const LATENCY_REFRESH_MS = 5000;
@@ -87,9 +88,15 @@ function Overview({ info }: { info: CollectionInfo }) {
   );
 }
 
-function Versions(props: { apiKey: string; name: string; admin: boolean; onChanged: () => void }) {
+function Versions(props: { apiKey: string; name: string; admin: boolean; onChanged: () => void; generation: number }) {
   const { apiKey, name, admin } = props;
   const list = useApi<{ versions: VersionInfo[] }>(apiKey, `${path.collection(name)}/versions`);
+  const first = useRef(true);
+  // another generation went live: its versions are another list
+  useEffect(() => {
+    if (first.current) first.current = false;
+    else list.reload();
+  }, [props.generation]);
   const [confirming, setConfirming] = useState<VersionInfo | null>(null);
   const [done, setDone] = useState<string>('');
   const opener = useRef<HTMLButtonElement | null>(null);
@@ -251,6 +258,7 @@ export function CollectionView({ apiKey, name, session }: { apiKey: string; name
   const info = useApi<CollectionInfo>(apiKey, path.collection(name));
   const admin = session.scope === 'admin';
   const heading = useRef<HTMLHeadingElement>(null);
+  const [switches, setSwitches] = useState(0);
   useEffect(() => heading.current?.focus(), [name]);
   return (
     <main id="main" class="collection-view">
@@ -261,7 +269,16 @@ export function CollectionView({ apiKey, name, session }: { apiKey: string; name
       {info.data ? <Overview info={info.data} /> : info.loading ? <section class="card skeleton tall" aria-busy="true" aria-label="Loading the collection" /> : null}
       {info.error?.status === 404 ? null : (
         <div class="grid">
-          <Versions apiKey={apiKey} name={name} admin={admin} onChanged={info.reload} />
+          <Versions apiKey={apiKey} name={name} admin={admin} onChanged={info.reload} generation={switches} />
+          <GenerationsPanel
+            apiKey={apiKey}
+            name={name}
+            admin={admin}
+            onChanged={() => {
+              info.reload();
+              setSwitches((n) => n + 1);
+            }}
+          />
           <Latency apiKey={apiKey} name={name} />
           <Evaluations apiKey={apiKey} name={name} />
         </div>
