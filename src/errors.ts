@@ -1,3 +1,5 @@
+import type { GateResult, GateRow } from './store/deployment.js';
+
 /**
  * quarry's error catalog. Every error a user can cause or meet is one of these classes,
  * with a stable `code` and a `category` from a small closed set, so callers (CLI, HTTP,
@@ -172,18 +174,10 @@ export class NoShadowError extends QuarryError {
   }
 }
 
-/** One generation's row in a promotion gate. */
-export interface GateRowInfo {
-  generation: number;
-  model: string;
-  'ndcg@10': number;
-  'recall@100': number;
-}
-
 /** The promotion gate refused the shadow: worse than live beyond the tolerance. Live is untouched. */
 export class GateRefusedError extends QuarryError {
-  constructor(readonly gate: { mode: string; queries: number; tolerance: number; live: GateRowInfo; shadow: GateRowInfo }) {
-    const fmt = (r: GateRowInfo) => `generation ${r.generation} (${r.model}): nDCG@10 ${r['ndcg@10'].toFixed(4)}, Recall@100 ${r['recall@100'].toFixed(4)}`;
+  constructor(readonly gate: GateResult) {
+    const fmt = (r: GateRow) => `generation ${r.generation} (${r.model}): nDCG@10 ${r['ndcg@10'].toFixed(4)}, Recall@100 ${r['recall@100'].toFixed(4)}`;
     super(
       'GATE_REFUSED',
       'conflict',

@@ -15,11 +15,11 @@ import { describeIdentity, type ModelIdentity } from '../embed/identity.js';
 import { compareFingerprint, FINGERPRINT_MIN_COSINE } from '../embed/probes.js';
 import { judgeMode } from '../eval/judge.js';
 import { judgmentsFromRecords, readJudgments, parseJudgments, writeJudgments } from '../eval/judgments.js';
-import { CollectionLockedError, GateRefusedError, InvalidInputError, ModelDriftError, NoShadowError } from '../errors.js';
+import { CollectionLockedError, CollectionNotFoundError, GateRefusedError, InvalidInputError, ModelDriftError, NoShadowError } from '../errors.js';
 import type { DocumentFormat, LoadItem } from '../ingest/types.js';
 import { audited } from '../observe/audit.js';
 import { SearchSession } from '../retrieve/session.js';
-import { Collection } from '../store/collection.js';
+import { Collection, collectionExists } from '../store/collection.js';
 import { updateSearchIndexes, type AnnState } from '../store/collection-index.js';
 import {
   DEFAULT_GENERATION_RETENTION,
@@ -329,7 +329,7 @@ export async function setJudgments(opts: CollectionOptions & ({ path: string; sp
   const dataDir = dataDirOf(opts);
   const name = collectionOf(opts);
   return audited(dataDir, { actor: opts.actor, action: 'judgments.set', target: name, detail: (r: JudgmentsReport) => ({ queries: r.queries, source: r.source }) }, async () => {
-    await listGenerations({ dataDir, collection: name }); // the collection must exist
+    if (!collectionExists(dataDir, name)) throw new CollectionNotFoundError(name, resolve(dataDir));
     const j = 'records' in opts ? judgmentsFromRecords(opts.records, (i) => `queries[${i}]`) : await parseJudgments(opts.path, opts.split);
     const source = 'records' in opts ? (opts.source ?? 'HTTP API') : resolve(opts.path) + (opts.split ? ` (${opts.split})` : '');
     await writeJudgments(dataDir, name, source, j);
