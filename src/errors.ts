@@ -1,4 +1,4 @@
-import type { GateResult, GateRow } from './store/deployment.js';
+import type { GateResult, GateRow } from './store/gate-result.js';
 
 /**
  * quarry's error catalog. Every error a user can cause or meet is one of these classes,

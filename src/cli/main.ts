@@ -15,6 +15,8 @@ import { registerKeys } from './commands/keys-command.js';
 import { registerVerify } from './commands/verify-command.js';
 import { reportError } from './output.js';
 
+export { withCollectionOptions } from './collection-options.js';
+
 /** The CLI: thin adapters over the library verbs in src/api (the same calls users import). */
 export function buildProgram(): Command {
   const program = new Command('quarry')
@@ -37,14 +39,6 @@ export function buildProgram(): Command {
   registerAudit(program);
   registerCard(program);
   return program;
-}
-
-/** Options every collection command takes. */
-export function withCollectionOptions(cmd: Command): Command {
-  return cmd
-    .addOption(new Option('--data <dir>', 'folder holding collections').default('.quarry'))
-    .addOption(new Option('--collection <name>', 'collection name').default('default'))
-    .addOption(new Option('--models <dir>', 'folder holding provisioned models (default $QUARRY_MODELS or ~/.cache/quarry/models)'));
 }
 
 export async function main(argv: string[]): Promise<number> {

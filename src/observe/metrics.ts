@@ -8,7 +8,7 @@
  * and nothing else happens until a record* or set* call.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { SearchMode, Stage } from '../retrieve/session.js';
+import type { SearchMode, Stage } from '../retrieve/modes.js';
 
 export const metricsRegistry = new Registry();
 /** Process memory, CPU, event loop lag and heap, with prom-client's standard names (no prefix). */

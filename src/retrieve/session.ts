@@ -34,13 +34,11 @@ import { lexicalText, openLexicalIndex } from '../store/collection-lexical.js';
 import type { Collection } from '../store/collection.js';
 import { Tier2Cache } from '../store/tier2-cache.js';
 import { convexFuse, DEFAULT_RRF_K, fusionOf, minmax, rrfFuse, type FusionMethod, type RankedList } from './fusion.js';
+import { SEARCH_MODES, type SearchMode, type Stage } from './modes.js';
 import { DEFAULT_RERANK_TOP_N, DEFAULT_RERANK_WEIGHT, type Reranker } from './rerank.js';
 
-export const SEARCH_MODES = ['vector', 'bm25', 'hybrid'] as const;
-export type SearchMode = (typeof SEARCH_MODES)[number];
+export { SEARCH_MODES, STAGES, type SearchMode, type Stage } from './modes.js';
 export const DEFAULT_WINDOW = 100;
-export const STAGES = ['embed', 'ann', 'bm25', 'fuse', 'rerank'] as const;
-export type Stage = (typeof STAGES)[number];
 /** Each stage's span, a child of the search's `quarry.search` span. */
 const STAGE_SPANS: Record<Stage, SpanName> = {
   embed: 'quarry.embed',

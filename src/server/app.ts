@@ -13,6 +13,7 @@ import type { Reranker } from '../retrieve/rerank.js';
 import { authenticate } from './auth.js';
 import { sendError, errorBody } from './http-errors.js';
 import { KeyStore, keysFileOf } from './keys.js';
+import type { ServerContext } from './context.js';
 import { genReqId, REDACT_PATHS, RequestLogController } from './log.js';
 import { CollectionRegistry } from './registry.js';
 import { LIMITS } from './schemas.js';
@@ -20,7 +21,8 @@ import { registerAuditRoutes } from './routes/audit.js';
 import { registerCardRoutes } from './routes/card.js';
 import { registerCollectionRoutes } from './routes/collections.js';
 import { registerDocumentRoutes } from './routes/documents.js';
-import { EvaluationJobs, registerEvaluationRoutes } from './routes/evaluations.js';
+import { EvaluationJobs } from './evaluation-jobs.js';
+import { registerEvaluationRoutes } from './routes/evaluations.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerMetricsRoutes } from './routes/metrics.js';
 import { registerSearchRoutes } from './routes/search.js';
@@ -28,6 +30,8 @@ import { registerSessionRoutes } from './routes/session.js';
 import { registerUiRoutes } from './routes/ui.js';
 import { registerVersionRoutes } from './routes/versions.js';
 import { registerGenerationRoutes } from './routes/generations.js';
+
+export type { ServerContext } from './context.js';
 
 export interface ServerOptions {
   /** Folder holding the collections (and keys.json). */
@@ -49,21 +53,6 @@ export interface ServerOptions {
   ingestBatchChunks?: number;
   /** Share of searches (0..1) the shadow generation also answers in the background, to compare (default 0). */
   canaryShare?: number;
-}
-
-/** What every route module gets. */
-export interface ServerContext {
-  dataDir: string;
-  modelsDir?: string;
-  registry: CollectionRegistry;
-  keys: KeyStore;
-  datasetsRoot?: string;
-  ingestBatchChunks?: number;
-  jobs: EvaluationJobs;
-  /** The model loader handed in (tests), for verbs that load models themselves (reindex, promote). */
-  loadEmbedder?: (ref: string) => Promise<Embedder>;
-  /** Keeps background work (a reindex job) to wait for on shutdown. */
-  track: (work: Promise<unknown>) => void;
 }
 
 function loggerOptions(opt: ServerOptions['logger']): FastifyServerOptions['logger'] {

@@ -10,32 +10,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CollectionCorruptError } from '../errors.js';
 import { writeFileAtomic } from './atomic-file.js';
+import type { GateResult } from './gate-result.js';
 import type { ChunkingSettings, IndexSettings } from './manifest.js';
+
+export type { GateResult, GateRow } from './gate-result.js';
 
 export const DEPLOYMENT_FORMAT = 'quarry-deployment';
 /** Retired generations kept for rollback (beyond the live and shadow ones) unless set otherwise. */
 export const DEFAULT_GENERATION_RETENTION = 2;
 
 export type GenerationState = 'building' | 'shadow' | 'live' | 'retired' | 'failed';
-
-/** One gate evaluation: both generations on the collection's held-out judgments. */
-export interface GateRow {
-  generation: number;
-  model: string;
-  'ndcg@10': number;
-  'recall@100': number;
-}
-
-export interface GateResult {
-  at: string;
-  mode: string;
-  queries: number;
-  tolerance: number;
-  live: GateRow;
-  shadow: GateRow;
-  passed: boolean;
-  forced: boolean;
-}
 
 export interface GenerationEntry {
   id: number;

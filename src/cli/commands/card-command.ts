@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { systemCard } from '../../api/card.js';
 import { InvalidInputError } from '../../errors.js';
 import { writeFileAtomic } from '../../store/atomic-file.js';
-import { withCollectionOptions } from '../main.js';
+import { withCollectionOptions } from '../collection-options.js';
 import { collectionOptions, type CollectionFlags } from './parse.js';
 
 /** `quarry card`: the collection's system card, generated from its stored state. */

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { deleteDocuments } from '../../api/delete-documents.js';
-import { withCollectionOptions } from '../main.js';
+import { withCollectionOptions } from '../collection-options.js';
 import { printJson } from '../output.js';
 import { collectionOptions, type CollectionFlags } from './parse.js';
 

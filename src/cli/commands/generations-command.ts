@@ -3,7 +3,7 @@ import { DEFAULT_GATE_MODE, listGenerations, promote, reindex, setJudgments, typ
 import { readJudgments } from '../../eval/judgments.js';
 import { dataDirOf, collectionOf } from '../../api/options.js';
 import type { GateRow } from '../../store/deployment.js';
-import { withCollectionOptions } from '../main.js';
+import { withCollectionOptions } from '../collection-options.js';
 import { printJson } from '../output.js';
 import { createProgressBar, showIngestProgress } from '../progress.js';
 import { collectionOptions, floatArg, indexSettingsFrom, intArg, withIndexOptions, type CollectionFlags, type IndexParamFlags } from './parse.js';

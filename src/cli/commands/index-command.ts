@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { indexPaths } from '../../api/index-paths.js';
-import { withCollectionOptions } from '../main.js';
+import { withCollectionOptions } from '../collection-options.js';
 import { printJson } from '../output.js';
 import { createProgressBar, showIngestProgress } from '../progress.js';
 import { collectionOptions, indexSettingsFrom, intArg, withIndexOptions, type CollectionFlags, type IndexParamFlags } from './parse.js';

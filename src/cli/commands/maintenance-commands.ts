@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { check } from '../../api/check.js';
 import { compact, DEFAULT_RETENTION, gc } from '../../api/versions.js';
-import { withCollectionOptions } from '../main.js';
+import { withCollectionOptions } from '../collection-options.js';
 import { EXIT_CODES, printJson } from '../output.js';
 import { collectionOptions, intArg, type CollectionFlags } from './parse.js';
 

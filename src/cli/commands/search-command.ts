@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { search } from '../../api/search.js';
 import { SEARCH_MODES, type SearchMode } from '../../retrieve/session.js';
-import { withCollectionOptions } from '../main.js';
+import { withCollectionOptions } from '../collection-options.js';
 import { printJson } from '../output.js';
 import { collectionOptions, floatArg, intArg, type CollectionFlags } from './parse.js';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { verify } from '../../api/verify.js';
-import { withCollectionOptions } from '../main.js';
+import { withCollectionOptions } from '../collection-options.js';
 import { EXIT_CODES, printJson } from '../output.js';
 import { collectionOptions, floatArg, type CollectionFlags } from './parse.js';
 

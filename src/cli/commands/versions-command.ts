@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { rollbackGeneration } from '../../api/generations.js';
 import { rollback, versions } from '../../api/versions.js';
 import { printSwitch } from './generations-command.js';
-import { withCollectionOptions } from '../main.js';
+import { withCollectionOptions } from '../collection-options.js';
 import { printJson } from '../output.js';
 import { collectionOptions, intArg, type CollectionFlags } from './parse.js';
 

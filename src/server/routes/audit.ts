@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { readAuditLog, type AuditEntry } from '../../observe/audit.js';
-import type { ServerContext } from '../app.js';
+import type { ServerContext } from '../context.js';
 import { ALL_COLLECTIONS, keyCoversCollection } from '../keys.js';
 import { auditQuery, auditResponse, errorResponse } from '../schemas.js';
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { systemCard } from '../../api/card.js';
-import type { ServerContext } from '../app.js';
+import type { ServerContext } from '../context.js';
 import { errorResponse, nameParams } from '../schemas.js';
 
 /** `GET /collections/:name/card`: the system card (`quarry card`), as Markdown. */

@@ -3,7 +3,7 @@ import { listCollections } from '../../api/collections.js';
 import { info } from '../../api/info.js';
 import { removeEvalHistory } from '../../eval/history.js';
 import type { IndexSettings } from '../../store/manifest.js';
-import type { ServerContext } from '../app.js';
+import type { ServerContext } from '../context.js';
 import { actorOf, authorizeCollection, keyMaySee } from '../auth.js';
 import { collectionSummary, createCollectionBody, errorResponse, nameParams } from '../schemas.js';
 

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { deleteDocuments } from '../../api/delete-documents.js';
 import { upsertDocuments, type DocumentInput } from '../../api/upsert-documents.js';
 import { withSpan } from '../../observe/tracing.js';
-import type { ServerContext } from '../app.js';
+import type { ServerContext } from '../context.js';
 import { actorOf } from '../auth.js';
 import { deleteDocumentsBody, errorResponse, indexReport, LIMITS, nameParams, upsertDocumentsBody } from '../schemas.js';
 

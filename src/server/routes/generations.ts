@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { listGenerations, promote, reindex, rollbackGeneration, setJudgments, type ReindexReport } from '../../api/generations.js';
 import { isQuarryError } from '../../errors.js';
 import type { IndexSettings } from '../../store/manifest.js';
-import type { ServerContext } from '../app.js';
+import type { ServerContext } from '../context.js';
 import { actorOf } from '../auth.js';
 import { HttpError } from '../http-errors.js';
 import { errorResponse, indexSettings, modelRef, nameParams } from '../schemas.js';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { METRICS_CONTENT_TYPE, metricsText } from '../../observe/metrics.js';
-import type { ServerContext } from '../app.js';
+import type { ServerContext } from '../context.js';
 import { errorResponse } from '../schemas.js';
 
 /** Prometheus metrics (text format); the size gauges are brought up to date on each scrape. */

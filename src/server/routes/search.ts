@@ -3,7 +3,7 @@ import { searchSession, type SearchOptions } from '../../api/search.js';
 import { CollectionNotFoundError } from '../../errors.js';
 import { LatencyWindows } from '../../observe/latency-window.js';
 import { collectionExists } from '../../store/collection.js';
-import type { ServerContext } from '../app.js';
+import type { ServerContext } from '../context.js';
 import { errorResponse, latencyStatsResponse, nameParams, searchBody, searchResponse } from '../schemas.js';
 
 type SearchBody = Pick<

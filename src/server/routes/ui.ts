@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { ServerContext } from '../app.js';
+import type { ServerContext } from '../context.js';
 import { errorBody } from '../http-errors.js';
 
 /** dist/web, next to dist/src where this module is compiled to (dist/src/server/routes/ui.js). */

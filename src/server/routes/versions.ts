@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { rollback, versions } from '../../api/versions.js';
-import type { ServerContext } from '../app.js';
+import type { ServerContext } from '../context.js';
 import { actorOf } from '../auth.js';
 import { errorResponse, nameParams, rollbackBody, versionInfo } from '../schemas.js';
 

@@ -1,0 +1,19 @@
+import type { Embedder } from '../embed/embedder.js';
+import type { KeyStore } from './keys.js';
+import type { CollectionRegistry } from './registry.js';
+import type { EvaluationJobs } from './evaluation-jobs.js';
+
+/** What every route module gets. */
+export interface ServerContext {
+  dataDir: string;
+  modelsDir?: string;
+  registry: CollectionRegistry;
+  keys: KeyStore;
+  datasetsRoot?: string;
+  ingestBatchChunks?: number;
+  jobs: EvaluationJobs;
+  /** The model loader handed in (tests), for verbs that load models themselves (reindex, promote). */
+  loadEmbedder?: (ref: string) => Promise<Embedder>;
+  /** Keeps background work (a reindex job) to wait for on shutdown. */
+  track: (work: Promise<unknown>) => void;
+}
