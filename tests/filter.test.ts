@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { test } from 'node:test';
 import { InvalidInputError } from '../src/errors.js';
-import { compileFilter, parseFilter, type Filter } from '../src/retrieve/filter.js';
+import { matches, parseFilter, type Filter } from '../src/retrieve/filter/tree.js';
+import { compileFilterSql } from '../src/store/local/filter-sql.js';
 
 const docs = [
   { id: 'a', metadata: { lang: 'en', year: 2019, tag: 'x', published: '2019-05-01', author: { name: 'Ada' }, draft: false } },
@@ -16,10 +17,14 @@ function matching(filter: Filter): string[] {
   const db = new Database(':memory:');
   db.exec('CREATE TABLE d (id TEXT, metadata TEXT)');
   for (const d of docs) db.prepare('INSERT INTO d VALUES (?, ?)').run(d.id, JSON.stringify(d.metadata));
-  const { sql, params } = compileFilter(parseFilter(filter));
+  const tree = parseFilter(filter);
+  const { sql, params } = compileFilterSql(tree);
   const rows = db.prepare(`SELECT id FROM d WHERE ${sql} ORDER BY id`).all(...params) as Array<{ id: string }>;
   db.close();
-  return rows.map((r) => r.id);
+  const got = rows.map((r) => r.id);
+  // the SQL compiler agrees with the tree's reference semantics
+  assert.deepEqual(got, docs.filter((d) => matches(tree, d.metadata)).map((d) => d.id), `SQL and matches() disagree on ${JSON.stringify(filter)}`);
+  return got;
 }
 
 test('equality, in, not in, not equal', () => {
@@ -48,6 +53,20 @@ test('date ranges compare as dates, with or without a time', () => {
   assert.deepEqual(matching({ published: { $gt: '2021-01-15T10:00:00Z' } }), ['c']);
 });
 
+test('types never mix: true is not 1, text is not a number, a number is not a date', () => {
+  assert.deepEqual(matching({ draft: 1 }), []);
+  assert.deepEqual(matching({ year: '2024' }), ['d']);
+  assert.deepEqual(matching({ year: 2024 }), []);
+  assert.deepEqual(matching({ year: { $gte: '2000-01-01' } }), []);
+  assert.deepEqual(matching({ 'author.name': { $in: ['Ada', 'Bo'] } }), ['a', 'b']);
+});
+
+test('a date without a zone is UTC; zones are honoured', () => {
+  assert.deepEqual(matching({ published: { $gte: '2021-01-15T10:00' } }), ['b', 'c']);
+  assert.deepEqual(matching({ published: { $gt: '2021-01-15T10:30:00-01:00' } }), ['c']);
+  assert.deepEqual(matching({ published: { $gt: '2021-01-15T10:30:00+01:00' } }), ['b', 'c']);
+});
+
 test('$or and $and combine filters', () => {
   assert.deepEqual(matching({ $or: [{ lang: 'de' }, { tag: 'z' }] }), ['b', 'c']);
   assert.deepEqual(matching({ $and: [{ lang: 'en' }, { year: { $gte: 2020 } }] }), ['c']);
@@ -72,7 +91,7 @@ test('bad filters are refused with a message that names the problem', () => {
 });
 
 test('values never enter the SQL text', () => {
-  const { sql, params } = compileFilter({ lang: "en' OR 1=1 --", year: { $gte: 5 } });
+  const { sql, params } = compileFilterSql(parseFilter({ lang: "en' OR 1=1 --", year: { $gte: 5 } }));
   assert.ok(!sql.includes('OR 1=1'));
   assert.ok(params.includes("en' OR 1=1 --"));
   assert.deepEqual(matching({ lang: "en' OR 1=1 --" }), []);

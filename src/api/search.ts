@@ -3,7 +3,8 @@ import { describeIdentity } from '../embed/identity.js';
 import { InvalidInputError } from '../errors.js';
 import type { SearchParams } from '../index/vector-index.js';
 import type { Bm25Params } from '../lexical/bm25-index.js';
-import { compileFilter, parseFilter, type Filter } from '../retrieve/filter.js';
+import { parseFilter, type Filter, type FilterNode } from '../retrieve/filter/tree.js';
+import { compileFilterSql } from '../store/local/filter-sql.js';
 import { Highlighter, type Highlight } from '../retrieve/highlight.js';
 import { parseWeights, type FusionMethod } from '../retrieve/fusion.js';
 import { loadReranker, type Reranker } from '../retrieve/rerank.js';
@@ -119,9 +120,9 @@ export function validateSearchInput(query: unknown, k: unknown, minScore: unknow
  */
 export async function search(query: string, opts: SearchOptions = {}): Promise<SearchResponse> {
   const started = performance.now();
-  // bad input fails before a collection is opened or a model loaded (searchSession compiles them again)
+  // bad input fails before a collection is opened or a model loaded
   validateSearchInput(query, opts.k, opts.minScore);
-  if (opts.filter !== undefined) compileFilter(parseFilter(opts.filter));
+  const filterTree = opts.filter === undefined ? undefined : parseFilter(opts.filter);
   if (typeof opts.weights === 'string') parseWeights(opts.weights);
   const mode = opts.mode ?? 'vector';
   const name = collectionOf(opts);
@@ -139,7 +140,7 @@ export async function search(query: string, opts: SearchOptions = {}): Promise<S
     }
     if (opts.rerank) reranker = opts.reranker ?? (await loadReranker(opts.rerankModel, opts.modelsDir));
     session = new SearchSession(collection, embedder ?? null, reranker ?? null);
-    return await searchSession({ collection, session, embedder: embedder ?? null, reranker: reranker ?? null }, query, opts, started);
+    return await searchSession({ collection, session, embedder: embedder ?? null, reranker: reranker ?? null }, query, opts, started, filterTree);
   } finally {
     session?.close();
     if (embedder && !opts.embedder) await embedder.close();
@@ -163,10 +164,12 @@ export interface SearchContext {
  * sessions, so both answer the same object. A collection pinned to a version (the server)
  * filters metadata against that version's live set too.
  */
-export async function searchSession(ctx: SearchContext, query: string, opts: Omit<SearchOptions, keyof CollectionOptions | 'model' | 'embedder' | 'reranker' | 'rerankModel'>, started = performance.now()): Promise<SearchResponse> {
+export async function searchSession(ctx: SearchContext, query: string, opts: Omit<SearchOptions, keyof CollectionOptions | 'model' | 'embedder' | 'reranker' | 'rerankModel'>, started = performance.now(), parsed?: FilterNode): Promise<SearchResponse> {
   const input = validateSearchInput(query, opts.k, opts.minScore);
   const mode = opts.mode ?? 'vector';
-  const filter = opts.filter === undefined ? undefined : compileFilter(parseFilter(opts.filter));
+  // parsed once per search (search() hands its tree in), compiled once by the store that runs it
+  const tree = parsed ?? (opts.filter === undefined ? undefined : parseFilter(opts.filter));
+  const filter = tree === undefined ? undefined : compileFilterSql(tree);
   const weights = typeof opts.weights === 'string' ? parseWeights(opts.weights) : opts.weights;
   const { collection, session, embedder, reranker } = ctx;
   const stored = collection.manifest.model;
