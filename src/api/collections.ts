@@ -15,6 +15,7 @@ import { updateSearchIndexes } from '../store/collection-index.js';
 import { deploymentFile, deploymentLockFile, judgmentsFile, readDeploymentFile } from '../store/deployment.js';
 import type { ChunkingSettings, IndexSettings } from '../store/manifest.js';
 import { WriterLock } from '../store/writer-lock.js';
+import { dropLocalCollection, localCollectionNames } from '../store/local/folders.js';
 import { createWithModel, type CollectionSettings } from './ingest.js';
 import { collectionOf, dataDirOf, type CollectionOptions } from './options.js';
 
@@ -35,7 +36,6 @@ export interface CollectionSummary {
 export type CollectionListing = CollectionSummary | { name: string; error: { code: string; message: string } };
 
 /** Where deleted collections go for the moment between their rename and their removal. */
-const TOMBSTONE_PREFIX = '.deleted-';
 
 export async function summarize(c: Collection): Promise<CollectionSummary> {
   const counts = c.db.counts();
@@ -77,29 +77,7 @@ export async function createCollection(opts: CollectionOptions & CollectionSetti
 
 /** The names of the collections in a data folder, sorted. */
 export async function collectionNames(dataDir?: string): Promise<string[]> {
-  const root = resolve(dataDir ?? dataDirOf({}));
-  if (!existsSync(root)) return [];
-  const names: string[] = [];
-  for (const e of await readdir(root, { withFileTypes: true })) {
-    if (!e.isDirectory() || /\.creating-\d+$/.test(e.name)) continue;
-    try {
-      validateCollectionName(e.name);
-    } catch {
-      continue; // not a collection folder (a tombstone, something else)
-    }
-    if (existsSync(join(root, e.name, 'manifest.json'))) names.push(e.name);
-  }
-  // A collection whose first generation was removed after an upgrade is known by its deployment file.
-  for (const f of await readdir(root)) {
-    const m = /^(.+)@deploy\.json$/.exec(f);
-    if (!m || names.includes(m[1])) continue;
-    try {
-      if (collectionExists(root, validateCollectionName(m[1]))) names.push(m[1]);
-    } catch {
-      continue;
-    }
-  }
-  return names.sort();
+  return localCollectionNames(resolve(dataDir ?? dataDirOf({})));
 }
 
 /** Every collection with its model, settings and counts; one that cannot be read says why. */
@@ -132,44 +110,7 @@ export async function deleteCollection(opts: CollectionOptions): Promise<{ colle
   const dataDir = resolve(dataDirOf(opts));
   const name = collectionOf(opts);
   return audited(dataDir, { actor: opts.actor, action: 'collection.delete', target: name }, async () => {
-    const paths = collectionPaths(dataDir, name);
-    if (!existsSync(paths.manifest)) throw new CollectionNotFoundError(name, dataDir);
-    const deployment = readDeploymentFile(dataDir, name);
-    // Taking the writer locks is how "no one is writing" is checked (the deployment's too: no
-    // reindex, promote or rollback is running); they leave with the folders.
-    const locks: WriterLock[] = [];
-    const moves: string[] = [];
-    try {
-      if (deployment) locks.push(await WriterLock.acquire(deploymentLockFile(dataDir, name), name));
-      locks.push(await WriterLock.acquire(paths.lock, name));
-      for (const g of deployment?.generations ?? []) {
-        const dir = join(dataDir, g.dir);
-        if (dir === paths.dir || !existsSync(dir)) continue;
-        locks.push(await WriterLock.acquire(join(dir, 'write.lock'), name));
-        moves.push(dir);
-      }
-    } catch (e) {
-      for (const l of locks) await l.release();
-      throw e;
-    }
-    const tombstone = join(dataDir, `${TOMBSTONE_PREFIX}${name}-${process.pid}-${randomBytes(4).toString('hex')}`);
-    try {
-      await mkdir(tombstone);
-      // The live folder first: from then on the collection does not exist for anyone.
-      await rename(paths.dir, join(tombstone, 'live'));
-    } catch (e) {
-      for (const l of locks) await l.release();
-      throw e;
-    }
-    for (const [i, dir] of moves.entries()) await rename(dir, join(tombstone, `generation-${i}`));
-    for (const f of [judgmentsFile(dataDir, name), deploymentFile(dataDir, name)]) {
-      if (existsSync(f)) await rename(f, join(tombstone, f.slice(dataDir.length + 1)));
-    }
-    await rm(deploymentLockFile(dataDir, name), { force: true });
-    await fsyncDir(dataDir);
-    for (const e of await readdir(dataDir)) {
-      if (e.startsWith(TOMBSTONE_PREFIX)) await rm(join(dataDir, e), { recursive: true, force: true });
-    }
+    await dropLocalCollection(dataDir, name);
     return { collection: name, deleted: true as const };
   });
 }

@@ -190,6 +190,17 @@ export class Collection {
     return this.pinned;
   }
 
+  /** Pins this read-only handle to an earlier sealed version that is still kept (see pinHead). */
+  pinTo(version: number): number {
+    if (this.writable) throw new Error('only a read-only collection can be pinned to a version');
+    if (!this.db.getGeneration(version)) {
+      const kept = this.db.generations().map((g) => g.id);
+      throw new InvalidInputError(`version ${version} does not exist or was removed by gc; versions kept: ${kept.join(', ') || 'none'}`, { field: 'version' });
+    }
+    this.pinned = version;
+    return version;
+  }
+
   /** The sealed version this handle is pinned to; undefined: it reads the live set at head. */
   get pinnedGeneration(): number | undefined {
     return this.pinned;

@@ -1,0 +1,135 @@
+/**
+ * The local store's reader: one collection folder pinned to one version, searched through
+ * its saved ANN and BM25 indexes (caught up with later writes) and its SQLite rows.
+ */
+import type { SearchParams, VectorHit } from '../../index/vector-index.js';
+import type { Bm25Index, Bm25Params } from '../../lexical/bm25-index.js';
+import type { FilterNode } from '../../retrieve/filter/tree.js';
+import { Collection } from '../collection.js';
+import { CollectionSearcher } from '../collection-index.js';
+import { openLexicalIndex } from '../collection-lexical.js';
+import type { CollectionManifest } from '../manifest.js';
+import type { HydratedChunk } from '../metadata-db.js';
+import type { ChunkRecord, CollectionReader, LexicalSearchOptions, PreparedFilter, Tier2Store, VectorSearchOptions } from '../port.js';
+import { Tier2Cache } from '../tier2-cache.js';
+import { compileFilterSql, type SqlFilter } from './filter-sql.js';
+
+/** A filter compiled to SQL once; its matching ids are read once per query and shared by both retrievers. */
+interface LocalFilter extends PreparedFilter {
+  sql: SqlFilter;
+  ids?: Promise<number[]>;
+}
+
+export function chunkRecordOf(r: HydratedChunk): ChunkRecord {
+  return {
+    id: r.id,
+    docId: r.doc_id,
+    docVersion: r.doc_version,
+    seq: r.seq,
+    text: r.text,
+    start: r.start,
+    end: r.end,
+    source: r.source,
+    locator: r.locator,
+    title: r.title,
+    metadata: JSON.parse(r.metadata) as Record<string, unknown>,
+    contentHash: r.content_hash,
+    embeddedWith: r.embedded_with,
+    ingestedAt: r.ingested_at,
+  };
+}
+
+export class LocalReader implements CollectionReader {
+  private vector: Promise<CollectionSearcher> | null = null;
+  private lexical: Promise<Bm25Index> | null = null;
+  /** Opened at the first use; null where the collection folder cannot be written. */
+  private tier2Cache: Tier2Cache | null | undefined;
+
+  private constructor(
+    /** The open folder; exposed for the local-only verbs (check, card) that read its files. */
+    readonly collection: Collection,
+    readonly version: number,
+  ) {}
+
+  /** Opens the live generation (or `generation`) pinned to its newest version, or to `version`. */
+  static async open(dataDir: string, name: string, opts: { version?: number; generation?: number } = {}): Promise<LocalReader> {
+    const c = await Collection.open(dataDir, name, 'read', opts.generation);
+    try {
+      const version = opts.version === undefined ? c.pinHead() : c.pinTo(opts.version);
+      return new LocalReader(c, version);
+    } catch (e) {
+      await c.close();
+      throw e;
+    }
+  }
+
+  get name(): string {
+    return this.collection.name;
+  }
+
+  get manifest(): CollectionManifest {
+    return this.collection.manifest;
+  }
+
+  private searcher(): Promise<CollectionSearcher> {
+    this.vector ??= CollectionSearcher.open(this.collection);
+    return this.vector;
+  }
+
+  private bm25(): Promise<Bm25Index> {
+    this.lexical ??= openLexicalIndex(this.collection).then((x) => x.index);
+    return this.lexical;
+  }
+
+  prepareFilter(tree: FilterNode): PreparedFilter {
+    const f: LocalFilter = { tree, sql: compileFilterSql(tree) };
+    return f;
+  }
+
+  filterChunks(filter: PreparedFilter): Promise<number[]> {
+    const f = filter as LocalFilter;
+    if (!f.sql) throw new Error('a filter prepared by another store was handed to the local store');
+    f.ids ??= Promise.resolve(this.collection.db.liveChunkIdsWhere(f.sql.sql, f.sql.params, this.version));
+    return f.ids;
+  }
+
+  async searchVectors(query: Float32Array, k: number, opts: VectorSearchOptions = {}): Promise<VectorHit[]> {
+    const searcher = await this.searcher();
+    if (!opts.filter) return searcher.search(query, k, opts.params as SearchParams | undefined);
+    return searcher.searchWithin(query, k, await this.filterChunks(opts.filter), opts.params);
+  }
+
+  async searchLexical(terms: string[], k: number, opts: LexicalSearchOptions = {}): Promise<VectorHit[]> {
+    const index = await this.bm25();
+    const allowed = opts.filter ? new Set(await this.filterChunks(opts.filter)) : undefined;
+    return index.search(terms, k, opts.bm25 as Bm25Params | undefined, allowed);
+  }
+
+  async chunksHolding(term: string): Promise<Set<number>> {
+    return (await this.bm25()).docsWithTerm(term);
+  }
+
+  async chunks(ids: readonly number[]): Promise<ChunkRecord[]> {
+    return this.collection.db.chunksWithDocuments([...ids]).map(chunkRecordOf);
+  }
+
+  async warm(what: { vector: boolean; lexical: boolean }): Promise<void> {
+    if (what.vector) await this.searcher();
+    if (what.lexical) await this.bm25();
+  }
+
+  async counts(): Promise<{ documents: number; chunks: number }> {
+    return this.collection.db.counts(this.version);
+  }
+
+  tier2(): Tier2Store | null {
+    if (this.tier2Cache === undefined) this.tier2Cache = Tier2Cache.open(this.collection.paths.dir);
+    return this.tier2Cache;
+  }
+
+  async close(): Promise<void> {
+    this.tier2Cache?.close();
+    this.tier2Cache = undefined;
+    await this.collection.close();
+  }
+}
