@@ -8,6 +8,7 @@
  *
  * Writes bench/results/tune-hybrid-<dataset>.json (every setting, best first).
  */
+import { LocalReader } from '../src/store/local/local-reader.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { loadEmbedder, refOf } from '../src/api/load-model.js';
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
   const ds = await loadBeirDataset(dir, split);
   const c = await Collection.open(process.env.QUARRY_DATA ?? '.quarry', `beir-${basename(dir)}`, 'read');
   const embedder = await loadEmbedder(refOf(c.manifest.model));
-  const session = new SearchSession(c, embedder);
+  const session = new SearchSession(LocalReader.wrap(c), embedder);
   const docOf = c.db.liveChunkDocIds();
   const bm25Params = [
     { k1: 0.9, b: 0.4 },

@@ -15,6 +15,7 @@
  * Tier-2 scores are kept in ~/.cache/quarry/bench (re-runs only re-analyse); the table goes
  * to bench/results/tune-rerank-<dataset>.json, best first.
  */
+import { LocalReader } from '../src/store/local/local-reader.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
   } else {
     const embedder = await loadEmbedder(refOf(c.manifest.model));
     const reranker = await loadReranker(model);
-    const session = new SearchSession(c, embedder);
+    const session = new SearchSession(LocalReader.wrap(c), embedder);
     const store = Tier2Cache.open(c.paths.dir);
     pools = [];
     const t0 = performance.now();

@@ -1,3 +1,4 @@
+import { LocalReader } from '../src/store/local/local-reader.js';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -108,7 +109,7 @@ test('a reader pinned to a version sees exactly it while a writer commits (HNSW,
     const c = await Collection.open(join(dir.path, 'data'), 'pin', 'read');
     try {
       const pinned = c.pinHead();
-      const session = new SearchSession(c, embedder, null);
+      const session = new SearchSession(LocalReader.wrap(c), embedder, null);
       const ctx = { collection: c, session, embedder, reranker: null };
       const count = (r: { results: Array<{ docId: string }> }) => r.results.filter((x) => x.docId.startsWith('two-')).length;
       seen.push({

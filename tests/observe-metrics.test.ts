@@ -1,3 +1,4 @@
+import { LocalReader } from '../src/store/local/local-reader.js';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -232,7 +233,7 @@ test('a second copy of the module registers its own metrics without colliding', 
 test('a search with observe: false (evaluation queries) leaves the search metrics alone', async () => {
   const c = await Collection.open(dir.path, COLLECTION, 'read');
   try {
-    const session = new SearchSession(c, await sharedEmbedder());
+    const session = new SearchSession(LocalReader.wrap(c), await sharedEmbedder());
     const before = await scrape();
     const count = () => value(before.samples, 'quarry_search_duration_seconds_count', { collection: COLLECTION, mode: 'hybrid' });
     const was = count();

@@ -4,6 +4,7 @@
  * query and per stage. The corpus is ingested into a collection of its own (re-running only
  * embeds what changed: the store's embedding cache makes unchanged passages free).
  */
+import { LocalReader } from '../store/local/local-reader.js';
 import { basename, resolve } from 'node:path';
 import type { Embedder } from '../embed/embedder.js';
 import { describeIdentity } from '../embed/identity.js';
@@ -105,7 +106,7 @@ export async function evaluate(opts: EvalOptions): Promise<EvalReport> {
       assertSameModel(collection, stored, embedder.identity);
     }
     if (specs.some((s) => s.rerank)) reranker = opts.reranker ?? (await loadReranker(opts.rerankModel, opts.modelsDir));
-    session = new SearchSession(c, embedder ?? null, reranker ?? null);
+    session = new SearchSession(LocalReader.wrap(c), embedder ?? null, reranker ?? null);
     await session.warm(specs.map((s) => s.mode));
     const docOf = c.db.liveChunkDocIds();
     const counts = c.db.counts();

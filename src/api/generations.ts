@@ -8,6 +8,7 @@
  * over is caught up with documents written to the live one meanwhile, under the live
  * generation's writer lock, so no acknowledged write is lost by a switch.
  */
+import { LocalReader } from '../store/local/local-reader.js';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Embedder } from '../embed/embedder.js';
@@ -349,7 +350,7 @@ async function judgeGeneration(dataDir: string, name: string, g: number, mode: s
       embedder = await embedderLoader(opts)(refOf(c.manifest.model));
       assertSameModel(name, c.manifest.model, embedder.identity);
     }
-    session = new SearchSession(c, embedder ?? null, null);
+    session = new SearchSession(LocalReader.wrap(c), embedder ?? null, null);
     await session.warm([spec.mode]);
     const r = await judgeMode(session, c.db.liveChunkDocIds(), j.queries, j.qrels, spec, { k: 10 });
     return { generation: g, model: describeIdentity(c.manifest.model), 'ndcg@10': r['ndcg@10'], 'recall@100': r['recall@100'] };

@@ -4,12 +4,12 @@ import { InvalidInputError } from '../errors.js';
 import type { SearchParams } from '../index/vector-index.js';
 import type { Bm25Params } from '../lexical/bm25-index.js';
 import { parseFilter, type Filter, type FilterNode } from '../retrieve/filter/tree.js';
-import { compileFilterSql } from '../store/local/filter-sql.js';
 import { Highlighter, type Highlight } from '../retrieve/highlight.js';
 import { parseWeights, type FusionMethod } from '../retrieve/fusion.js';
 import { loadReranker, type Reranker } from '../retrieve/rerank.js';
 import { SearchSession, type SearchMode, type Stage } from '../retrieve/session.js';
-import { Collection } from '../store/collection.js';
+import { openStore } from '../store/open-store.js';
+import type { CollectionReader } from '../store/port.js';
 import { checkRequestedModel } from './ingest.js';
 import { assertSameModel, loadEmbedder, refOf } from './load-model.js';
 import { collectionOf, dataDirOf, type CollectionOptions } from './options.js';
@@ -126,32 +126,35 @@ export async function search(query: string, opts: SearchOptions = {}): Promise<S
   if (typeof opts.weights === 'string') parseWeights(opts.weights);
   const mode = opts.mode ?? 'vector';
   const name = collectionOf(opts);
-  const collection = await Collection.open(dataDirOf(opts), name, 'read');
+  const store = openStore(dataDirOf(opts));
+  // the model is checked against the manifest before any data is opened: a refused search touches nothing
+  const stored = (await store.manifest(name)).model;
+  const ref = opts.model ?? refOf(stored);
+  if (opts.model !== undefined) checkRequestedModel(name, stored, ref);
   let embedder: Embedder | undefined;
   let reranker: Reranker | undefined;
   let session: SearchSession | undefined;
+  let reader: CollectionReader | undefined;
   try {
-    const stored = collection.manifest.model;
-    const ref = opts.model ?? refOf(stored);
-    if (opts.model !== undefined) checkRequestedModel(name, stored, ref);
     if (mode !== 'bm25') {
       embedder = opts.embedder ?? (await loadEmbedder(ref, opts.modelsDir));
       assertSameModel(name, stored, embedder.identity);
     }
     if (opts.rerank) reranker = opts.reranker ?? (await loadReranker(opts.rerankModel, opts.modelsDir));
-    session = new SearchSession(collection, embedder ?? null, reranker ?? null);
-    return await searchSession({ collection, session, embedder: embedder ?? null, reranker: reranker ?? null }, query, opts, started, filterTree);
+    reader = await store.openReader(name);
+    assertSameModel(name, reader.manifest.model, stored);
+    session = new SearchSession(reader, embedder ?? null, reranker ?? null);
+    return await searchSession({ session, embedder: embedder ?? null, reranker: reranker ?? null }, query, opts, started, filterTree);
   } finally {
     session?.close();
     if (embedder && !opts.embedder) await embedder.close();
     if (reranker && !opts.reranker) await reranker.close();
-    await collection.close();
+    await reader?.close();
   }
 }
 
-/** An open collection with its search session and models, checked by whoever opened them. */
+/** An open collection's search session (its reader pinned to one version) and models, checked by whoever opened them. */
 export interface SearchContext {
-  collection: Collection;
   session: SearchSession;
   /** The collection's own model (identity checked); null allows bm25 only. */
   embedder: Embedder | null;
@@ -169,19 +172,19 @@ export async function searchSession(ctx: SearchContext, query: string, opts: Omi
   const mode = opts.mode ?? 'vector';
   // parsed once per search (search() hands its tree in), compiled once by the store that runs it
   const tree = parsed ?? (opts.filter === undefined ? undefined : parseFilter(opts.filter));
-  const filter = tree === undefined ? undefined : compileFilterSql(tree);
+  const { session, embedder, reranker } = ctx;
+  const reader: CollectionReader = session.reader;
+  const filter = tree === undefined ? undefined : reader.prepareFilter(tree);
   const weights = typeof opts.weights === 'string' ? parseWeights(opts.weights) : opts.weights;
-  const { collection, session, embedder, reranker } = ctx;
-  const stored = collection.manifest.model;
+  const stored = reader.manifest.model;
   let queryTruncated = false;
   if (mode !== 'bm25' && embedder) queryTruncated = embedder.tokenizer.encodeForModel(embedder.identity.queryPrefix + input.query).truncated;
-  const allowed = filter ? collection.db.liveChunkIdsWhere(filter.sql, filter.params, collection.pinnedGeneration) : undefined;
   const { hits, timings } = await session.retrieve(input.query, {
     mode,
     k: input.k,
     offset: opts.offset,
     minScore: input.minScore,
-    allowed,
+    filter,
     params: opts.params,
     bm25: opts.bm25,
     fusion: opts.fusion,
@@ -193,7 +196,7 @@ export async function searchSession(ctx: SearchContext, query: string, opts: Omi
     rerankWeight: opts.rerankWeight,
     observe: opts.observe,
   });
-  const rows = new Map(collection.db.chunksWithDocuments(hits.map((h) => h.id)).map((r) => [r.id, r]));
+  const rows = new Map((await reader.chunks(hits.map((h) => h.id))).map((r) => [r.id, r]));
   const results: SearchResult[] = [];
   const offset = opts.offset ?? 0;
   const highlighter = opts.highlight ? new Highlighter(input.query) : null;
@@ -203,16 +206,16 @@ export async function searchSession(ctx: SearchContext, query: string, opts: Omi
     results.push({
       rank: offset + results.length + 1,
       score: round(h.score),
-      chunkId: `${r.doc_id}#${r.seq}`,
-      docId: r.doc_id,
+      chunkId: `${r.docId}#${r.seq}`,
+      docId: r.docId,
       source: r.source,
       ...(r.locator ? { locator: r.locator } : {}),
       ...(r.title ? { title: r.title } : {}),
       text: r.text,
       span: { start: r.start, end: r.end },
-      metadata: JSON.parse(r.metadata) as Record<string, unknown>,
+      metadata: r.metadata,
       scores: { vector: roundOrNull(h.scores.vector), bm25: roundOrNull(h.scores.bm25), fused: roundOrNull(h.scores.fused), rerank: roundOrNull(h.scores.rerank) },
-      lineage: { contentHash: r.content_hash, model: r.embedded_with, ingestedAt: r.ingested_at },
+      lineage: { contentHash: r.contentHash, model: r.embeddedWith, ingestedAt: r.ingestedAt },
       ...(highlighter ? { highlights: highlighter.spans(r.text) } : {}),
     });
   }
@@ -220,7 +223,7 @@ export async function searchSession(ctx: SearchContext, query: string, opts: Omi
   for (const [stage, ms] of Object.entries(timings)) stagesMs[stage as Stage] = Math.round(ms * 100) / 100;
   return {
     query: input.query,
-    collection: collection.name,
+    collection: reader.name,
     model: describeIdentity(stored),
     mode,
     ...(opts.rerank && reranker ? { reranker: reranker.description } : {}),

@@ -3,7 +3,7 @@
  *
  *  - EmbeddingReranker: a second (larger) embedding model, cosine between the query and each
  *    candidate, embedded on the fly. Candidate vectors are cached by content hash, in memory
- *    and, given a Tier2Cache, on disk beside the collection, so a passage that comes back for
+ *    and, given a Tier2Store (kept by the collection's store) beside the collection, so a passage that comes back for
  *    many queries is embedded once.
  *  - CrossEncoderReranker: a cross-encoder reads (query, passage) together and gives one
  *    logit; the score is its sigmoid (0..1).
@@ -19,7 +19,7 @@ import { describeIdentity } from '../embed/identity.js';
 import { resolveModel } from '../embed/models/index.js';
 import { OnnxEmbedder } from '../embed/onnx-embedder.js';
 import { ModelTokenizer } from '../embed/tokenizer.js';
-import type { Tier2Cache } from '../store/tier2-cache.js';
+import type { Tier2Store } from '../store/port.js';
 
 export interface RerankCandidate {
   id: number;
@@ -32,7 +32,7 @@ export interface Reranker {
   /** "<model id>:<variant>" with what kind of tier 2 it is. */
   readonly description: string;
   /** One score per candidate, in order; higher is better. `store` keeps candidate vectors on disk where the kind allows. */
-  score(query: string, candidates: readonly RerankCandidate[], store?: Tier2Cache | null): Promise<number[]>;
+  score(query: string, candidates: readonly RerankCandidate[], store?: Tier2Store | null): Promise<number[]>;
   close(): Promise<void>;
 }
 
@@ -74,7 +74,7 @@ export class EmbeddingReranker implements Reranker {
     return this.cache.size;
   }
 
-  async score(query: string, candidates: readonly RerankCandidate[], store?: Tier2Cache | null): Promise<number[]> {
+  async score(query: string, candidates: readonly RerankCandidate[], store?: Tier2Store | null): Promise<number[]> {
     const seen = new Set<string>();
     let missing = candidates.filter((c) => !this.cache.has(c.hash) && !seen.has(c.hash) && seen.add(c.hash));
     if (store && missing.length > 0) {

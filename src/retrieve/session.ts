@@ -25,14 +25,12 @@ import type { Embedder } from '../embed/embedder.js';
 import { InvalidInputError } from '../errors.js';
 import type { SearchParams } from '../index/vector-index.js';
 import { analyze, wholeQueryIdentifier } from '../lexical/analyzer.js';
-import type { Bm25Index, Bm25Params } from '../lexical/bm25-index.js';
+import type { Bm25Params } from '../lexical/bm25-index.js';
 import { recordSearch } from '../observe/metrics.js';
 import type { SpanName } from '../observe/span-names.js';
 import { withSpan } from '../observe/tracing.js';
-import { CollectionSearcher } from '../store/collection-index.js';
-import { lexicalText, openLexicalIndex } from '../store/collection-lexical.js';
-import type { Collection } from '../store/collection.js';
-import { Tier2Cache } from '../store/tier2-cache.js';
+import { lexicalText } from '../lexical/lexical-text.js';
+import type { CollectionReader, PreparedFilter } from '../store/port.js';
 import { convexFuse, DEFAULT_RRF_K, fusionOf, minmax, rrfFuse, type FusionMethod, type RankedList } from './fusion.js';
 import { SEARCH_MODES, type SearchMode, type Stage } from './modes.js';
 import { DEFAULT_RERANK_TOP_N, DEFAULT_RERANK_WEIGHT, type Reranker } from './rerank.js';
@@ -56,8 +54,8 @@ export interface RetrieveOptions {
   offset?: number;
   /** Drop results whose ranking score is below this (see the module comment). */
   minScore?: number;
-  /** Live chunk ids a metadata filter allows (undefined: all). */
-  allowed?: number[];
+  /** A metadata filter, prepared by the collection's store (undefined: all). */
+  filter?: PreparedFilter;
   /** Vector index knobs per query. */
   params?: SearchParams;
   bm25?: Bm25Params;
@@ -113,38 +111,22 @@ function positiveInt(name: string, v: number | undefined, fallback: number, min 
 }
 
 export class SearchSession {
-  private vector: CollectionSearcher | null = null;
-  private lexical: Bm25Index | null = null;
-  /** Opened at the first rerank; null where the collection folder cannot be written. */
-  private tier2: Tier2Cache | null | undefined;
-
   constructor(
-    readonly collection: Collection,
+    /** The collection, pinned to one version, read through the store interface. */
+    readonly reader: CollectionReader,
     /** The collection's own model (checked by the caller); needed for vector and hybrid. */
     private readonly embedder: Embedder | null,
     private readonly reranker: Reranker | null = null,
   ) {}
 
-  private async vectorSearcher(): Promise<CollectionSearcher> {
-    this.vector ??= await CollectionSearcher.open(this.collection);
-    return this.vector;
-  }
-
-  private async lexicalIndex(): Promise<Bm25Index> {
-    this.lexical ??= (await openLexicalIndex(this.collection)).index;
-    return this.lexical;
-  }
-
-  /** Releases what the session opened itself (the tier-2 cache); the collection stays open. */
+  /** Closes the reader (a reader wrapping a collection opened elsewhere leaves that collection open). */
   close(): void {
-    this.tier2?.close();
-    this.tier2 = undefined;
+    void this.reader.close();
   }
 
   /** Loads the indexes the modes need now, so a first query pays no load time. */
   async warm(modes: readonly SearchMode[]): Promise<void> {
-    if (modes.some((m) => m !== 'bm25')) await this.vectorSearcher();
-    if (modes.some((m) => m !== 'vector')) await this.lexicalIndex();
+    await this.reader.warm({ vector: modes.some((m) => m !== 'bm25'), lexical: modes.some((m) => m !== 'vector') });
   }
 
   async retrieve(query: string, opts: RetrieveOptions = {}): Promise<Retrieved> {
@@ -161,7 +143,7 @@ export class SearchSession {
     if (opts.rerank && this.reranker === null) {
       throw new InvalidInputError('rerank was asked for but this search has no tier-2 model loaded', { field: 'rerank' });
     }
-    const name = this.collection.name;
+    const name = this.reader.name;
     const plan: Plan = { mode, offset, page, window, fusion, rerankN, rerankWeight };
     if (opts.observe === false) return (await this.run(query, opts, plan, false)).retrieved;
     // Traced and measured here, in the one core call, so every adapter (CLI, library, HTTP) is.
@@ -185,7 +167,7 @@ export class SearchSession {
   private async run(query: string, opts: RetrieveOptions, plan: Plan, traced: boolean): Promise<{ retrieved: Retrieved; top1Similarity: number | null }> {
     const { mode, offset, page, window, fusion, rerankN, rerankWeight } = plan;
     const timings: Partial<Record<Stage, number>> = {};
-    const stageAttrs = { 'quarry.collection': this.collection.name, 'quarry.mode': mode };
+    const stageAttrs = { 'quarry.collection': this.reader.name, 'quarry.mode': mode };
     const timed = async <T>(stage: Stage, f: () => T | Promise<T>): Promise<T> => {
       const t0 = performance.now();
       const out = await f();
@@ -194,8 +176,8 @@ export class SearchSession {
     };
     const time = <T>(stage: Stage, f: () => T | Promise<T>): Promise<T> =>
       traced ? withSpan(STAGE_SPANS[stage], stageAttrs, () => timed(stage, f)) : timed(stage, f);
-    const allowed = opts.allowed;
-    if (allowed && allowed.length === 0) return { retrieved: { hits: [], timings, candidates: 0 }, top1Similarity: null };
+    const filter = opts.filter;
+    if (filter && (await this.reader.filterChunks(filter)).length === 0) return { retrieved: { hits: [], timings, candidates: 0 }, top1Similarity: null };
     // a single-retriever mode needs its window to cover the rerank pool too
     const fetch = mode === 'hybrid' ? Math.max(window, rerankN) : Math.max(page, rerankN);
 
@@ -204,30 +186,26 @@ export class SearchSession {
     if (mode !== 'bm25') {
       if (this.embedder === null) throw new InvalidInputError(`${mode} search needs the collection's embedding model`, { field: 'mode' });
       const qv = await time('embed', () => this.embedder!.embedQuery(query));
-      const searcher = await this.vectorSearcher();
-      const hits = await time('ann', () => (allowed ? searcher.searchWithin(qv, fetch, allowed, opts.params) : searcher.search(qv, fetch, opts.params)));
+      const hits = await time('ann', () => this.reader.searchVectors(qv, fetch, { filter, params: opts.params }));
       lists.push({ name: 'vector', hits });
       // the similarity distribution the metrics watch: the best cosine, before fusion, tier 2 and the cutoff
       for (const h of hits) if (top1Similarity === null || h.score > top1Similarity) top1Similarity = h.score;
     }
-    let lexical: Bm25Index | null = null;
     if (mode !== 'vector') {
-      lexical = await this.lexicalIndex();
       const terms = analyze(query);
-      const allowSet = allowed ? new Set(allowed) : undefined;
-      lists.push({ name: 'bm25', hits: await time('bm25', () => lexical!.search(terms, fetch, opts.bm25, allowSet)) });
+      lists.push({ name: 'bm25', hits: await time('bm25', () => this.reader.searchLexical(terms, fetch, { filter, bm25: opts.bm25 })) });
     }
 
     let ranked: RetrievedHit[];
     if (mode === 'hybrid') {
-      ranked = await time('fuse', () => {
+      ranked = await time('fuse', async () => {
         const fused = fusion === 'convex' ? convexFuse(lists, { weights: opts.weights }) : rrfFuse(lists, { k: opts.rrfK ?? DEFAULT_RRF_K, weights: opts.weights });
         const hits = fused.map((f) => ({
           id: f.id,
           score: f.score,
           scores: { vector: f.from.vector?.score ?? null, bm25: f.from.bm25?.score ?? null, fused: f.score, rerank: null },
         }));
-        return pinIdentifierMatches(query, hits, lexical!);
+        return pinIdentifierMatches(query, hits, this.reader);
       });
     } else {
       ranked = lists[0].hits.map((h) => ({
@@ -239,15 +217,14 @@ export class SearchSession {
 
     if (opts.rerank && ranked.length > 0) {
       const pool = ranked.slice(0, rerankN);
-      const rows = new Map(this.collection.db.chunkTexts(pool.map((h) => h.id)).map((r) => [r.id, r]));
+      const rows = new Map((await this.reader.chunks(pool.map((h) => h.id))).map((r) => [r.id, r]));
       const candidates = pool.filter((h) => rows.has(h.id)).map((h) => {
         const r = rows.get(h.id)!;
         const text = lexicalText(r.title, r.text);
         // the hash of what tier 2 reads (title included), so a retitled passage is re-embedded
         return { id: h.id, text, hash: createHash('sha256').update(text).digest('hex') };
       });
-      if (this.tier2 === undefined) this.tier2 = Tier2Cache.open(this.collection.paths.dir);
-      const scores = await time('rerank', () => this.reranker!.score(query, candidates, this.tier2));
+      const scores = await time('rerank', () => this.reranker!.score(query, candidates, this.reader.tier2()));
       const byId = new Map(candidates.map((c, i) => [c.id, scores[i]]));
       const kept = pool.filter((h) => byId.has(h.id));
       const model = minmax(kept.map((h) => byId.get(h.id)!));
@@ -262,7 +239,7 @@ export class SearchSession {
       // Beyond the pool, results keep their first-stage order (rerank score null).
       ranked = [...reranked, ...ranked.slice(rerankN)];
       // an exact identifier match stays first whatever tier 2 thinks of it
-      if (mode === 'hybrid') ranked = pinIdentifierMatches(query, ranked, lexical!);
+      if (mode === 'hybrid') ranked = await pinIdentifierMatches(query, ranked, this.reader);
     }
 
     const candidates = ranked.length;
@@ -277,10 +254,10 @@ export class SearchSession {
 }
 
 /** A whole-query identifier: chunks holding it exactly go first, in their fused order. */
-function pinIdentifierMatches(query: string, hits: RetrievedHit[], lexical: Bm25Index): RetrievedHit[] {
+async function pinIdentifierMatches(query: string, hits: RetrievedHit[], reader: CollectionReader): Promise<RetrievedHit[]> {
   const term = wholeQueryIdentifier(query);
   if (term === null) return hits;
-  const holders = lexical.docsWithTerm(term);
+  const holders = await reader.chunksHolding(term);
   if (holders.size === 0) return hits;
   const first = hits.filter((h) => holders.has(h.id));
   return first.length === 0 ? hits : [...first, ...hits.filter((h) => !holders.has(h.id))];

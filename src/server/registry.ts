@@ -11,6 +11,7 @@
  * A write by another process (the CLI) is noticed by the next search, which waits for the
  * new view.
  */
+import { LocalReader } from '../store/local/local-reader.js';
 import type { FastifyBaseLogger } from 'fastify';
 import { collectionNames, createCollection, deleteCollection, type CollectionSummary } from '../api/collections.js';
 import type { CollectionSettings } from '../api/ingest.js';
@@ -262,7 +263,7 @@ export class CollectionRegistry {
       const known = slot.view?.dir === dir ? slot.view.embedder : slot.embedderDir === dir ? slot.embedder : null;
       const embedder = known ?? (await this.checkedEmbedder(slot.name, collection));
       const generation = collection.pinHead();
-      const session = new SearchSession(collection, embedder, this.reranker);
+      const session = new SearchSession(LocalReader.wrap(collection), embedder, this.reranker);
       await session.warm(['vector', 'bm25']);
       slot.embedder = embedder;
       slot.embedderDir = dir;
@@ -570,7 +571,7 @@ export class CollectionRegistry {
       try {
         const embedder = await this.checkedEmbedder(slot.name, collection);
         const generation = collection.pinHead();
-        const session = new SearchSession(collection, embedder, this.reranker);
+        const session = new SearchSession(LocalReader.wrap(collection), embedder, this.reranker);
         await session.warm(['vector', 'bm25']);
         this.dropShadow(slot);
         slot.shadow = { id, view: { collection, session, embedder, dir: collection.paths.dir, generation, refs: 0, retired: false } };

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { IndexFileError, readIndexFile, writeIndexFile } from '../index/index-file.js';
 import { analyze, ANALYZER_VERSION } from '../lexical/analyzer.js';
 import { Bm25Index } from '../lexical/bm25-index.js';
+import { lexicalText } from '../lexical/lexical-text.js';
 import type { Collection } from './collection.js';
 
 export interface LexicalState {
@@ -32,10 +33,7 @@ export function readLexicalState(c: Collection): LexicalState | null {
   return raw ? (JSON.parse(raw) as LexicalState) : null;
 }
 
-/** What a chunk is searchable by: its document's title (BEIR corpora have one) and its text. */
-export function lexicalText(title: string | null, text: string): string {
-  return title ? `${title}\n${text}` : text;
-}
+export { lexicalText } from '../lexical/lexical-text.js';
 
 async function addChunks(c: Collection, index: Bm25Index, ids: number[]): Promise<void> {
   for (let i = 0; i < ids.length; i += TEXT_BLOCK) {

@@ -169,6 +169,8 @@ export interface Store {
   readonly location: string;
   list(): Promise<string[]>;
   exists(name: string): Promise<boolean>;
+  /** The collection's manifest (model, chunking, index), read without opening its data: a model check comes first. */
+  manifest(name: string): Promise<CollectionManifest>;
   create(name: string, manifest: CollectionManifest): Promise<CollectionWriter>;
   /** A reader pinned to the newest version (or `version`, when still kept). */
   openReader(name: string, opts?: { version?: number }): Promise<CollectionReader>;

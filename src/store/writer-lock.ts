@@ -38,6 +38,12 @@ export class WriterLock {
     throw new CollectionLockedError(collection, path, 'another process that keeps re-creating the lock');
   }
 
+  /** Whether a live process holds the lock at `path` (a stale lock of a dead one does not count). */
+  static async isHeld(path: string): Promise<boolean> {
+    const holder = await readLock(path);
+    return holder !== null && isAlive(holder);
+  }
+
   async release(): Promise<void> {
     await unlink(this.path).catch(() => undefined);
   }

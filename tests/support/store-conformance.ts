@@ -169,6 +169,7 @@ export function runStoreConformance(backend: string, opts: StoreConformanceOptio
         assert.deepEqual(row.metadata, CORPUS[2].metadata);
         assert.equal(row.source, 'test://doc-c');
         assert.match(row.contentHash, /^hash-doc-c/);
+        assert.deepEqual((await store.manifest(name)).model, r.manifest.model);
       } finally {
         await r.close();
       }
@@ -389,6 +390,7 @@ export function runStoreConformance(backend: string, opts: StoreConformanceOptio
       assert.equal(await store.exists(name), false);
       assert.ok(!(await store.list()).includes(name));
       await assert.rejects(store.openReader(name), (e: unknown) => e instanceof QuarryError && (e as QuarryError).code === 'COLLECTION_NOT_FOUND');
+      await assert.rejects(store.manifest(name), (e: unknown) => e instanceof QuarryError && (e as QuarryError).code === 'COLLECTION_NOT_FOUND');
     });
   });
 }

@@ -39,7 +39,7 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
       try {
         if (opts.rerank) await ctx.registry.reranker.ready();
         const res = await searchSession(
-          { collection: lease.view.collection, session: lease.view.session, embedder: lease.embedder, reranker: ctx.registry.reranker },
+          { session: lease.view.session, embedder: lease.embedder, reranker: ctx.registry.reranker },
           query,
           opts,
           started,
@@ -49,7 +49,7 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
         setImmediate(() =>
           ctx.registry.canary(request.params.name, res, (view) =>
             searchSession(
-              { collection: view.collection, session: view.session, embedder: view.embedder, reranker: ctx.registry.reranker },
+              { session: view.session, embedder: view.embedder, reranker: ctx.registry.reranker },
               query,
               { ...opts, k: 10, offset: 0, minScore: undefined, highlight: false, observe: false },
             ),

@@ -12,6 +12,7 @@ import type { CollectionManifest } from '../manifest.js';
 import type { HydratedChunk } from '../metadata-db.js';
 import type { ChunkRecord, CollectionReader, LexicalSearchOptions, PreparedFilter, Tier2Store, VectorSearchOptions } from '../port.js';
 import { Tier2Cache } from '../tier2-cache.js';
+import { WriterLock } from '../writer-lock.js';
 import { compileFilterSql, type SqlFilter } from './filter-sql.js';
 
 /** A filter compiled to SQL once; its matching ids are read once per query and shared by both retrievers. */
@@ -45,18 +46,37 @@ export class LocalReader implements CollectionReader {
   /** Opened at the first use; null where the collection folder cannot be written. */
   private tier2Cache: Tier2Cache | null | undefined;
 
+  private closed = false;
+
   private constructor(
     /** The open folder; exposed for the local-only verbs (check, card) that read its files. */
     readonly collection: Collection,
+    /** The version it reads: its pinned one, or (unpinned) the head when it opened. */
     readonly version: number,
+    /** Whether close() closes the folder too (false: whoever handed it in closes it). */
+    private readonly owned: boolean,
   ) {}
+
+  /**
+   * A reader over a collection opened read-only elsewhere (the server's views, evaluation),
+   * reading what that handle reads (its pinned version, or the live set); close() then
+   * releases only what the reader opened itself.
+   */
+  static wrap(c: Collection): LocalReader {
+    return new LocalReader(c, c.pinnedGeneration ?? c.db.head(), false);
+  }
 
   /** Opens the live generation (or `generation`) pinned to its newest version, or to `version`. */
   static async open(dataDir: string, name: string, opts: { version?: number; generation?: number } = {}): Promise<LocalReader> {
     const c = await Collection.open(dataDir, name, 'read', opts.generation);
     try {
+      if (opts.version === undefined && c.db.pendingGeneration() !== undefined && !(await WriterLock.isHeld(c.paths.lock))) {
+        // A writer died mid-run: what it committed is acknowledged and live, though its version
+        // is sealed only by the next writer ("recovered"). Read the live set, not the last seal.
+        return new LocalReader(c, c.db.head(), true);
+      }
       const version = opts.version === undefined ? c.pinHead() : c.pinTo(opts.version);
-      return new LocalReader(c, version);
+      return new LocalReader(c, version, true);
     } catch (e) {
       await c.close();
       throw e;
@@ -89,7 +109,7 @@ export class LocalReader implements CollectionReader {
   filterChunks(filter: PreparedFilter): Promise<number[]> {
     const f = filter as LocalFilter;
     if (!f.sql) throw new Error('a filter prepared by another store was handed to the local store');
-    f.ids ??= Promise.resolve(this.collection.db.liveChunkIdsWhere(f.sql.sql, f.sql.params, this.version));
+    f.ids ??= Promise.resolve(this.collection.db.liveChunkIdsWhere(f.sql.sql, f.sql.params, this.collection.pinnedGeneration));
     return f.ids;
   }
 
@@ -119,7 +139,7 @@ export class LocalReader implements CollectionReader {
   }
 
   async counts(): Promise<{ documents: number; chunks: number }> {
-    return this.collection.db.counts(this.version);
+    return this.collection.db.counts(this.collection.pinnedGeneration);
   }
 
   tier2(): Tier2Store | null {
@@ -130,6 +150,8 @@ export class LocalReader implements CollectionReader {
   async close(): Promise<void> {
     this.tier2Cache?.close();
     this.tier2Cache = undefined;
-    await this.collection.close();
+    if (this.closed) return;
+    this.closed = true;
+    if (this.owned) await this.collection.close();
   }
 }

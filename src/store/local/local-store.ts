@@ -1,6 +1,9 @@
 /** The local store: collections as folders under one data directory (see store/collection.ts). */
 import { resolve } from 'node:path';
-import { collectionExists, validateCollectionName } from '../collection.js';
+import { existsSync } from 'node:fs';
+import { CollectionNotFoundError } from '../../errors.js';
+import { collectionExists, collectionPaths, validateCollectionName } from '../collection.js';
+import { readManifest } from '../manifest.js';
 import type { CollectionManifest } from '../manifest.js';
 import type { Store } from '../port.js';
 import { dropLocalCollection, localCollectionNames } from './folders.js';
@@ -24,6 +27,12 @@ export class LocalStore implements Store {
 
   async exists(name: string): Promise<boolean> {
     return collectionExists(this.dataDir, validateCollectionName(name));
+  }
+
+  async manifest(name: string): Promise<CollectionManifest> {
+    const paths = collectionPaths(this.dataDir, validateCollectionName(name));
+    if (!existsSync(paths.manifest)) throw new CollectionNotFoundError(name, this.dataDir);
+    return readManifest(paths.manifest, name);
   }
 
   create(name: string, manifest: CollectionManifest): Promise<LocalWriter> {
