@@ -12,7 +12,9 @@
  *
  * Through the package's own `enhance()` (better-sqlite3's `transaction`, nested as savepoints, and
  * `pragma`). Written here: rows as plain objects (node:sqlite gives null-prototype objects, which
- * compare unequal to object literals), and typed statements.
+ * compare unequal to object literals), typed statements, and errors whose `code` is SQLite's own
+ * name for the failure ('SQLITE_FULL', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_BUSY'...), as
+ * the callers test it, instead of node:sqlite's generic 'ERR_SQLITE_ERROR'.
  */
 import { DatabaseSync, enhance, type StatementSyncInstance } from '@photostructure/sqlite';
 
@@ -25,22 +27,33 @@ export interface RunResult {
   lastInsertRowid: number;
 }
 
+/** Runs `fn`; a SQLite error leaves with `code` set to SQLite's name for it (see above). */
+function sql<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    const err = e as { code?: string; sqliteCodeName?: string };
+    if (typeof err?.sqliteCodeName === 'string' && err.sqliteCodeName.startsWith('SQLITE_')) err.code = err.sqliteCodeName;
+    throw e;
+  }
+}
+
 /** A prepared statement; `R` is the row type its queries return. */
 export class Statement<R = unknown> {
   constructor(private readonly stmt: StatementSyncInstance) {}
 
   get(...params: SqlParams): R | undefined {
-    const row = this.stmt.get(...(params as never[])) as object | undefined;
+    const row = sql(() => this.stmt.get(...(params as never[]))) as object | undefined;
     return row === undefined ? undefined : ({ ...row } as R);
   }
 
   all(...params: SqlParams): R[] {
-    return (this.stmt.all(...(params as never[])) as object[]).map((row) => ({ ...row }) as R);
+    return (sql(() => this.stmt.all(...(params as never[]))) as object[]).map((row) => ({ ...row }) as R);
   }
 
   /** Integers come back as numbers (readBigInts is off), so row ids fit a number. */
   run(...params: SqlParams): RunResult {
-    const r = this.stmt.run(...(params as never[]));
+    const r = sql(() => this.stmt.run(...(params as never[])));
     return { changes: Number(r.changes), lastInsertRowid: Number(r.lastInsertRowid) };
   }
 }
@@ -53,20 +66,20 @@ export class SqliteDb {
     readonly path: string,
     opts: { readonly?: boolean } = {},
   ) {
-    this.db = enhance(new DatabaseSync(path, { readOnly: opts.readonly ?? false }));
+    this.db = sql(() => enhance(new DatabaseSync(path, { readOnly: opts.readonly ?? false })));
   }
 
-  prepare<R = unknown>(sql: string): Statement<R> {
-    return new Statement<R>(this.db.prepare(sql));
+  prepare<R = unknown>(text: string): Statement<R> {
+    return new Statement<R>(sql(() => this.db.prepare(text)));
   }
 
-  exec(sql: string): void {
-    this.db.exec(sql);
+  exec(text: string): void {
+    sql(() => this.db.exec(text));
   }
 
   /** `PRAGMA source`: its rows, or with `simple` the first column of the first row. */
   pragma(source: string, opts?: { simple: true }): unknown {
-    return this.db.pragma(source, opts);
+    return sql(() => this.db.pragma(source, opts));
   }
 
   /**
@@ -75,7 +88,7 @@ export class SqliteDb {
    * throw. Read-only handles use it for a consistent snapshot.
    */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return sql(() => this.db.transaction(fn)());
   }
 
   close(): void {
