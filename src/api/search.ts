@@ -6,7 +6,7 @@ import type { Bm25Params } from '../lexical/bm25-index.js';
 import { parseFilter, type Filter, type FilterNode } from '../retrieve/filter/tree.js';
 import { Highlighter, type Highlight } from '../retrieve/highlight.js';
 import { parseWeights, type FusionMethod } from '../retrieve/fusion.js';
-import { loadReranker, type Reranker } from '../retrieve/rerank.js';
+import { DEFAULT_RERANK_TOP_N, loadReranker, type Reranker } from '../retrieve/rerank.js';
 import { DEFAULT_PASSAGES, groupByDocument } from '../retrieve/group.js';
 import { DEFAULT_MODE, SearchSession, type RetrievedHit, type SearchMode, type Stage } from '../retrieve/session.js';
 import type { ChunkRecord } from '../store/port.js';
@@ -210,7 +210,7 @@ export async function searchSession(ctx: SearchContext, query: string, opts: Omi
   let queryTruncated = false;
   if (mode !== 'bm25' && embedder) queryTruncated = embedder.tokenizer.encodeForModel(embedder.identity.queryPrefix + input.query).truncated;
   const offset = opts.offset ?? 0;
-  const retrieve = (k: number, off: number) =>
+  const retrieve = (k: number, off: number, wholePage = true) =>
     session.retrieve(input.query, {
       mode,
       k,
@@ -224,7 +224,9 @@ export async function searchSession(ctx: SearchContext, query: string, opts: Omi
       weights,
       window: opts.window,
       rerank: opts.rerank,
-      rerankTopN: opts.rerankTopN,
+      // a document page's pool: rerankTopN chunks, or as many as documents are wanted if more
+      rerankTopN: wholePage ? opts.rerankTopN : Math.max(opts.rerankTopN ?? DEFAULT_RERANK_TOP_N, offset + input.k),
+      rerankWholePage: wholePage,
       rerankWeight: opts.rerankWeight,
       observe: opts.observe,
     });
@@ -241,7 +243,7 @@ export async function searchSession(ctx: SearchContext, query: string, opts: Omi
       if (r) results.push(resultOf(offset + results.length + 1, h, r, highlighter));
     }
   } else {
-    const got = await documentPage(retrieve, reader, offset + input.k);
+    const got = await documentPage((k) => retrieve(k, 0, false), reader, offset + input.k);
     timings = got.timings;
     const groups = groupByDocument(got.hits, (h) => got.rows.get(h.id)?.docId, { limit: offset + input.k, passages: DEFAULT_PASSAGES }).slice(offset);
     results = groups.map((g, i) => ({
@@ -274,17 +276,18 @@ const MAX_DOCUMENT_DEPTH = 4000;
  * The ranked chunks that hold the first `want` documents: asks for CHUNKS_PER_DOCUMENT per
  * document wanted and, while the chunks fill the request but hold too few documents (one
  * long document matching everywhere), asks for four times as many. Each request reruns the
- * search; its windows (hybrid's 100 per retriever, tier 2's pool) are the same as a chunk
- * search's while the request stays under them, so the order does not depend on the depth.
+ * search; hybrid's window (100 per retriever) is the same as a chunk search's while the
+ * request stays under it, and tier 2's pool stays rerankTopN chunks, so the order does not
+ * depend on the depth.
  */
 async function documentPage(
-  retrieve: (k: number, offset: number) => Promise<{ hits: RetrievedHit[]; timings: Partial<Record<Stage, number>> }>,
+  retrieve: (k: number) => Promise<{ hits: RetrievedHit[]; timings: Partial<Record<Stage, number>> }>,
   reader: CollectionReader,
   want: number,
 ): Promise<{ hits: RetrievedHit[]; rows: Map<number, ChunkRecord>; timings: Partial<Record<Stage, number>> }> {
   let depth = Math.min(MAX_DOCUMENT_DEPTH, want * CHUNKS_PER_DOCUMENT);
   for (;;) {
-    const { hits, timings } = await retrieve(depth, 0);
+    const { hits, timings } = await retrieve(depth);
     const rows = new Map((await reader.chunks(hits.map((h) => h.id))).map((r) => [r.id, r]));
     const docs = new Set(hits.map((h) => rows.get(h.id)?.docId)).size;
     if (docs >= want || hits.length < depth || depth >= MAX_DOCUMENT_DEPTH) return { hits, rows, timings };

@@ -79,6 +79,12 @@ export interface RetrieveOptions {
   /** Rescore the top `rerankTopN` with the session's tier-2 model. */
   rerank?: boolean;
   rerankTopN?: number;
+  /**
+   * Whether the tier-2 pool grows to cover the whole page when the page is larger than
+   * rerankTopN (default true). A document search asks for several chunks per document and
+   * passes false, so its pool stays rerankTopN whatever its chunk depth.
+   */
+  rerankWholePage?: boolean;
   /** Share of tier 2 in the pool's order, 0..1 (1 = tier 2 alone; default DEFAULT_RERANK_WEIGHT). */
   rerankWeight?: number;
   /**
@@ -148,7 +154,8 @@ export class SearchSession {
     const page = offset + k;
     const window = mode === 'hybrid' ? Math.max(positiveInt('window', opts.window, DEFAULT_WINDOW), page) : page;
     const fusion = fusionOf(opts.fusion, opts.rrfK);
-    const rerankN = opts.rerank ? Math.max(positiveInt('rerankTopN', opts.rerankTopN, DEFAULT_RERANK_TOP_N), page) : 0;
+    const topN = positiveInt('rerankTopN', opts.rerankTopN, DEFAULT_RERANK_TOP_N);
+    const rerankN = opts.rerank ? (opts.rerankWholePage === false ? topN : Math.max(topN, page)) : 0;
     const rerankWeight = opts.rerankWeight ?? DEFAULT_RERANK_WEIGHT;
     if (!(rerankWeight >= 0 && rerankWeight <= 1)) throw new InvalidInputError(`rerankWeight must be a number from 0 to 1, got ${String(opts.rerankWeight)}`, { field: 'rerankWeight' });
     if (opts.minScore !== undefined && mode === 'bm25' && !opts.rerank) {
