@@ -122,6 +122,11 @@ test('the cutoff is on the cosine in vector and hybrid mode (either fusion) and 
   const rrf = await run('parcel refund', { mode: 'hybrid', fusion: 'rrf', minScore: 0.2, chunks: true, k: 50 });
   assert.deepEqual(rrf.results.map((r) => r.chunkId).sort(), (await run('parcel refund', { mode: 'vector', minScore: 0.2, chunks: true, k: 50 })).results.map((r) => r.chunkId).sort());
   await assert.rejects(run('parcel refund', { mode: 'bm25', minScore: 1e6 }), /bm25 mode computes neither/);
+  // an exact whole-query identifier passes whatever its cosine, in hybrid mode (where it is pinned)
+  const exact = await run('ORD-2024-00042', { mode: 'hybrid', minScore: 0.99 });
+  assert.deepEqual(exact.results.map((r) => r.docId), [TARGET]);
+  assert.ok(exact.results[0].scores.vector! < 0.99);
+  assert.deepEqual((await run('ORD-2024-00042', { mode: 'vector', minScore: 0.99 })).results, []);
   assert.deepEqual((await run('zzzqqq', { mode: 'bm25' })).results, []);
 });
 

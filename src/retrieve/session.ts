@@ -16,7 +16,9 @@
  * hybrid mode alike (a chunk only BM25 found gets its cosine computed from its stored
  * vector), never the fused score, whose scale depends on the query's other candidates.
  * With tier 2 on it is the tier-2 model's own score (scores.rerank: a cosine or a
- * probability, also comparable across queries, unlike the pool-relative blend). bm25 mode
+ * probability, also comparable across queries, unlike the pool-relative blend). In hybrid
+ * mode a chunk holding a whole-query identifier exactly (pinned first) passes whatever its
+ * cosine: a bare order id is close in meaning to nothing. bm25 mode
  * without tier 2 computes no cosine, so a cutoff there is refused rather than silently
  * meaning something else. Nothing passing means an empty list, never a padded one.
  *
@@ -275,7 +277,10 @@ export class SearchSession {
         ranked = ranked.filter((h) => h.scores.rerank !== null && h.scores.rerank >= min);
       } else {
         ranked = await this.withCosines(qv!, ranked);
-        ranked = ranked.filter((h) => h.scores.vector !== null && h.scores.vector >= min);
+        // an exact match of a whole-query identifier (pinned first in hybrid mode) is the answer
+        // whatever its cosine: an order record shares little meaning with its bare id
+        const exact = mode === 'hybrid' ? await identifierHolders(query, this.reader) : new Set<number>();
+        ranked = ranked.filter((h) => exact.has(h.id) || (h.scores.vector !== null && h.scores.vector >= min));
       }
     }
     let hits = ranked.slice(offset, page);
@@ -292,11 +297,15 @@ export class SearchSession {
   }
 }
 
+/** Chunks holding the query's whole-query identifier exactly (none when the query is not one). */
+async function identifierHolders(query: string, reader: CollectionReader): Promise<Set<number>> {
+  const term = wholeQueryIdentifier(query);
+  return term === null ? new Set() : reader.chunksHolding(term);
+}
+
 /** A whole-query identifier: chunks holding it exactly go first, in their fused order. */
 async function pinIdentifierMatches(query: string, hits: RetrievedHit[], reader: CollectionReader): Promise<RetrievedHit[]> {
-  const term = wholeQueryIdentifier(query);
-  if (term === null) return hits;
-  const holders = await reader.chunksHolding(term);
+  const holders = await identifierHolders(query, reader);
   if (holders.size === 0) return hits;
   const first = hits.filter((h) => holders.has(h.id));
   return first.length === 0 ? hits : [...first, ...hits.filter((h) => !holders.has(h.id))];
