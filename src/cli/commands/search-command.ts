@@ -31,7 +31,7 @@ interface SearchFlags extends CollectionFlags {
 
 export function registerSearch(program: Command): void {
   withCollectionOptions(
-    program.command('search').description('search a collection by meaning (vector), by words (bm25), or both (hybrid)').argument('<query>', 'what to look for'),
+    program.command('search').description('search a collection by meaning and words together (hybrid, the default), by meaning (vector) or by words (bm25); documents by default').argument('<query>', 'what to look for'),
   )
     .option('-k, --k <n>', 'how many results', intArg(1, 1000), 10)
     .option('--offset <n>', 'skip this many results (pagination)', intArg(0, 100_000))
