@@ -8,7 +8,7 @@ import { Highlighter, type Highlight } from '../retrieve/highlight.js';
 import { parseWeights, type FusionMethod } from '../retrieve/fusion.js';
 import { DEFAULT_RERANK_TOP_N, loadReranker, type Reranker } from '../retrieve/rerank.js';
 import { DEFAULT_PASSAGES, groupByDocument } from '../retrieve/group.js';
-import { DEFAULT_MODE, SearchSession, type RetrievedHit, type SearchMode, type Stage } from '../retrieve/session.js';
+import { DEFAULT_MODE, DEFAULT_WINDOW, SearchSession, type RetrievedHit, type RetrieveOptions, type SearchMode, type Stage } from '../retrieve/session.js';
 import type { ChunkRecord } from '../store/port.js';
 import { openStore } from '../store/open-store.js';
 import type { CollectionReader } from '../store/port.js';
@@ -210,7 +210,7 @@ export async function searchSession(ctx: SearchContext, query: string, opts: Omi
   let queryTruncated = false;
   if (mode !== 'bm25' && embedder) queryTruncated = embedder.tokenizer.encodeForModel(embedder.identity.queryPrefix + input.query).truncated;
   const offset = opts.offset ?? 0;
-  const retrieve = (k: number, off: number, wholePage = true) =>
+  const retrieve = (k: number, off: number, wholePage = true, more: Pick<RetrieveOptions, 'countResults' | 'observe'> = {}) =>
     session.retrieve(input.query, {
       mode,
       k,
@@ -229,6 +229,7 @@ export async function searchSession(ctx: SearchContext, query: string, opts: Omi
       rerankWholePage: wholePage,
       rerankWeight: opts.rerankWeight,
       observe: opts.observe,
+      ...more,
     });
   const highlighter = opts.highlight ? new Highlighter(input.query) : null;
   let results: SearchResult[];
@@ -243,7 +244,7 @@ export async function searchSession(ctx: SearchContext, query: string, opts: Omi
       if (r) results.push(resultOf(offset + results.length + 1, h, r, highlighter));
     }
   } else {
-    const got = await documentPage((k) => retrieve(k, 0, false), reader, offset + input.k);
+    const got = await documentPage((k, more) => retrieve(k, 0, false, more), reader, offset, input.k);
     timings = got.timings;
     const groups = groupByDocument(got.hits, (h) => got.rows.get(h.id)?.docId, { limit: offset + input.k, passages: DEFAULT_PASSAGES }).slice(offset);
     results = groups.map((g, i) => ({
@@ -267,29 +268,42 @@ export async function searchSession(ctx: SearchContext, query: string, opts: Omi
   };
 }
 
-/** Chunks asked for per document wanted, at first: most documents have a few matching chunks. */
+/** Chunks asked for per document wanted, at least: most documents have a few matching chunks. */
 const CHUNKS_PER_DOCUMENT = 4;
+/** Chunks asked for at least: hybrid's window holds this many per retriever anyway, so it costs little. */
+const MIN_DOCUMENT_DEPTH = DEFAULT_WINDOW;
 /** The most chunks one document page reads, however few documents they hold. */
 const MAX_DOCUMENT_DEPTH = 4000;
 
 /**
- * The ranked chunks that hold the first `want` documents: asks for CHUNKS_PER_DOCUMENT per
- * document wanted and, while the chunks fill the request but hold too few documents (one
- * long document matching everywhere), asks for four times as many. Each request reruns the
- * search; hybrid's window (100 per retriever) is the same as a chunk search's while the
- * request stays under it, and tier 2's pool stays rerankTopN chunks, so the order does not
- * depend on the depth.
+ * The ranked chunks that hold documents offset+1 .. offset+k: asks for
+ * max(100, 4 per document wanted) chunks and, in the rare case that they fill the request
+ * but hold too few documents (one long document matching everywhere), four times as many.
+ * Hybrid's windows (100 per retriever) are unchanged while the request stays under them,
+ * and tier 2's pool stays rerankTopN chunks, so the order does not depend on the depth.
+ * The metrics count the documents returned; a second request is not counted as a search.
  */
 async function documentPage(
-  retrieve: (k: number) => Promise<{ hits: RetrievedHit[]; timings: Partial<Record<Stage, number>> }>,
+  retrieve: (k: number, more: Pick<RetrieveOptions, 'countResults' | 'observe'>) => Promise<{ hits: RetrievedHit[]; timings: Partial<Record<Stage, number>> }>,
   reader: CollectionReader,
-  want: number,
+  offset: number,
+  k: number,
 ): Promise<{ hits: RetrievedHit[]; rows: Map<number, ChunkRecord>; timings: Partial<Record<Stage, number>> }> {
-  let depth = Math.min(MAX_DOCUMENT_DEPTH, want * CHUNKS_PER_DOCUMENT);
-  for (;;) {
-    const { hits, timings } = await retrieve(depth);
-    const rows = new Map((await reader.chunks(hits.map((h) => h.id))).map((r) => [r.id, r]));
-    const docs = new Set(hits.map((h) => rows.get(h.id)?.docId)).size;
+  const want = offset + k;
+  let depth = Math.min(MAX_DOCUMENT_DEPTH, Math.max(MIN_DOCUMENT_DEPTH, want * CHUNKS_PER_DOCUMENT));
+  let rows = new Map<number, ChunkRecord>();
+  let docs = 0;
+  let counted: RetrievedHit[] | null = null;
+  // reads the hits' rows once: they name the documents the metrics count and the page shows
+  const countResults = async (hits: RetrievedHit[]) => {
+    counted = hits;
+    rows = new Map((await reader.chunks(hits.map((h) => h.id))).map((r) => [r.id, r]));
+    docs = new Set(hits.map((h) => rows.get(h.id)?.docId).filter((d) => d !== undefined)).size;
+    return Math.max(0, Math.min(want, docs) - offset);
+  };
+  for (let attempt = 0; ; attempt++) {
+    const { hits, timings } = await retrieve(depth, { countResults, ...(attempt > 0 ? { observe: false } : {}) });
+    if (counted !== hits) await countResults(hits); // an unobserved search: the session did not count it
     if (docs >= want || hits.length < depth || depth >= MAX_DOCUMENT_DEPTH) return { hits, rows, timings };
     depth = Math.min(MAX_DOCUMENT_DEPTH, depth * 4);
   }

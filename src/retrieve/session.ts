@@ -90,6 +90,11 @@ export interface RetrieveOptions {
   /** Share of tier 2 in the pool's order, 0..1 (1 = tier 2 alone; default DEFAULT_RERANK_WEIGHT). */
   rerankWeight?: number;
   /**
+   * How many results this search returns, for the metrics and the trace (default: the hits).
+   * A document search counts the documents its hits make.
+   */
+  countResults?: (hits: RetrievedHit[]) => number | Promise<number>;
+  /**
    * Record this search in the metrics and traces (default true). Evaluation runs pass false:
    * their thousands of judged queries would otherwise skew the latency and similarity
    * distributions the alerts watch, and make one trace of thousands of spans.
@@ -176,14 +181,15 @@ export class SearchSession {
     return withSpan('quarry.search', { 'quarry.collection': name, 'quarry.mode': mode, 'quarry.k': k }, async (span) => {
       const started = performance.now();
       const out = await this.run(query, opts, plan, true);
-      span.setAttribute('quarry.results', out.retrieved.hits.length);
+      const results = opts.countResults ? await opts.countResults(out.retrieved.hits) : out.retrieved.hits.length;
+      span.setAttribute('quarry.results', results);
       recordSearch({
         collection: name,
         mode,
         tookMs: performance.now() - started,
         stagesMs: out.retrieved.timings,
         top1Similarity: out.top1Similarity,
-        results: out.retrieved.hits.length,
+        results,
       });
       return out.retrieved;
     });
