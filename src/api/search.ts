@@ -210,7 +210,7 @@ export async function searchSession(ctx: SearchContext, query: string, opts: Omi
   let queryTruncated = false;
   if (mode !== 'bm25' && embedder) queryTruncated = embedder.tokenizer.encodeForModel(embedder.identity.queryPrefix + input.query).truncated;
   const offset = opts.offset ?? 0;
-  const retrieve = (k: number, off: number, wholePage = true, more: Pick<RetrieveOptions, 'countResults' | 'observe'> = {}) =>
+  const retrieve = (k: number, off: number, wholePage = true, more: Pick<RetrieveOptions, 'countResults' | 'observe' | 'pageSize'> = {}) =>
     session.retrieve(input.query, {
       mode,
       k,
@@ -284,7 +284,7 @@ const MAX_DOCUMENT_DEPTH = 4000;
  * The metrics count the documents returned; a second request is not counted as a search.
  */
 async function documentPage(
-  retrieve: (k: number, more: Pick<RetrieveOptions, 'countResults' | 'observe'>) => Promise<{ hits: RetrievedHit[]; timings: Partial<Record<Stage, number>> }>,
+  retrieve: (k: number, more: Pick<RetrieveOptions, 'countResults' | 'observe' | 'pageSize'>) => Promise<{ hits: RetrievedHit[]; timings: Partial<Record<Stage, number>> }>,
   reader: CollectionReader,
   offset: number,
   k: number,
@@ -302,7 +302,7 @@ async function documentPage(
     return Math.max(0, Math.min(want, docs) - offset);
   };
   for (let attempt = 0; ; attempt++) {
-    const { hits, timings } = await retrieve(depth, { countResults, ...(attempt > 0 ? { observe: false } : {}) });
+    const { hits, timings } = await retrieve(depth, { countResults, pageSize: k, ...(attempt > 0 ? { observe: false } : {}) });
     if (counted !== hits) await countResults(hits); // an unobserved search: the session did not count it
     if (docs >= want || hits.length < depth || depth >= MAX_DOCUMENT_DEPTH) return { hits, rows, timings };
     depth = Math.min(MAX_DOCUMENT_DEPTH, depth * 4);

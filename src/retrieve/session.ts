@@ -94,6 +94,8 @@ export interface RetrieveOptions {
    * A document search counts the documents its hits make.
    */
   countResults?: (hits: RetrievedHit[]) => number | Promise<number>;
+  /** The page size the caller returns, for the trace (default k): a document search asks for more chunks than documents. */
+  pageSize?: number;
   /**
    * Record this search in the metrics and traces (default true). Evaluation runs pass false:
    * their thousands of judged queries would otherwise skew the latency and similarity
@@ -178,7 +180,7 @@ export class SearchSession {
     const plan: Plan = { mode, offset, page, window, fusion, rerankN, rerankWeight };
     if (opts.observe === false) return (await this.run(query, opts, plan, false)).retrieved;
     // Traced and measured here, in the one core call, so every adapter (CLI, library, HTTP) is.
-    return withSpan('quarry.search', { 'quarry.collection': name, 'quarry.mode': mode, 'quarry.k': k }, async (span) => {
+    return withSpan('quarry.search', { 'quarry.collection': name, 'quarry.mode': mode, 'quarry.k': opts.pageSize ?? k }, async (span) => {
       const started = performance.now();
       const out = await this.run(query, opts, plan, true);
       const results = opts.countResults ? await opts.countResults(out.retrieved.hits) : out.retrieved.hits.length;
