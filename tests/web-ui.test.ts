@@ -267,7 +267,9 @@ test('search: Enter submits; results show the API’s order, highlighted query t
   const api = await apiSearch({ query: 'birds catching fish by the river', mode: 'hybrid', k: 10 });
   assert.ok(api.length > 3);
   assert.deepEqual(await shownChunks(page), api.map((r) => r.chunkId));
-  assert.match(await page.locator('#search-status').innerText(), new RegExp(`^${api.length} results in`));
+  // the API answers documents by default, and the page shows them as such
+  assert.match(await page.locator('#search-status').innerText(), new RegExp(`^${api.length} documents in`));
+  assert.deepEqual(await page.$$eval('.results > li.result', (els) => els.map((e) => e.getAttribute('data-doc'))), api.map((r) => r.docId));
 
   const terms = new Set(analyze('birds catching fish by the river'));
   const marks = await page.$$eval('.results mark', (els) => els.map((e) => e.textContent ?? ''));
