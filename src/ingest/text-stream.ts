@@ -22,18 +22,22 @@ export async function* streamTextSections(
   const decoder = new TextDecoder('utf-8');
   const normalizer = new StreamingNormalizer(Math.max(sectionChars, 64 * 1024));
   const splitter = new SectionSplitter(sectionChars);
+  let read = start;
+  // each section carries how far into the file reading was when it was cut (for progress)
+  const at = (sections: TextSection[]) => sections.map((s) => ({ ...s, sourceEnd: read }));
   try {
     const stream = createReadStream(path, { start, highWaterMark: READ_CHUNK_BYTES });
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      yield* splitter.push(normalizer.push(decoder.decode(chunk, { stream: true })));
+      read += chunk.length;
+      yield* at(splitter.push(normalizer.push(decoder.decode(chunk, { stream: true }))));
     }
   } catch (err) {
     if (isFsError(err)) throw new LoadError(path, describeFsError(err), 'UNREADABLE');
     throw err;
   }
-  yield* splitter.push(normalizer.push(decoder.decode()));
-  yield* splitter.push(normalizer.end());
-  yield* splitter.end();
+  yield* at(splitter.push(normalizer.push(decoder.decode())));
+  yield* at(splitter.push(normalizer.end()));
+  yield* at(splitter.end());
 }
 
 /** Wraps a generator factory so `sections` can be handed out before it is iterated. */

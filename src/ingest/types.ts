@@ -12,6 +12,12 @@ export type DocumentFormat = SourceFormat | 'record';
 export interface TextSection {
   text: string;
   offset: number;
+  /**
+   * Bytes of the source read when this section was cut (streamed files only): where in the
+   * file the work stands, for progress on a large file. Approximate (it runs ahead by what is
+   * buffered), never used for content.
+   */
+  sourceEnd?: number;
 }
 
 export interface LoadedDocument {
