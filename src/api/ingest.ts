@@ -298,7 +298,13 @@ async function ingestItems(
   const stopped = () => opts.signal?.aborted === true;
 
   const headBefore = collection.db.head();
-  const gen = collection.beginWrite();
+  let gen: number;
+  try {
+    gen = collection.beginWrite();
+  } catch (e) {
+    if (!isDiskFull(e)) throw e;
+    throw new DiskFullError(collection.paths.db, { collection: collection.name, version: headBefore > 0 ? headBefore : null, madeByThisRun: false, documents: 0 }, { cause: e });
+  }
   const flush = async () => {
     if (pending.length === 0 && publish.length === 0) return;
     // The embedding cache: an input this model already embedded (same text, same title
