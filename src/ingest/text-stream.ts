@@ -22,20 +22,29 @@ export async function* streamTextSections(
   const decoder = new TextDecoder('utf-8');
   const normalizer = new StreamingNormalizer(Math.max(sectionChars, 64 * 1024));
   const splitter = new SectionSplitter(sectionChars);
-  let read = start;
-  // each section carries how far into the file reading was when it was cut (for progress)
-  const at = (sections: TextSection[]) => sections.map((s) => ({ ...s, sourceEnd: read }));
+  // Each section carries where in the file its end about lies (for progress): its end in
+  // characters times the bytes per character decoded so far (both counted at the same point,
+  // so what the normalizer and splitter still hold does not skew it).
+  let read = 0;
+  let decoded = 0;
+  const at = (sections: TextSection[]) =>
+    sections.map((s) => ({ ...s, sourceEnd: start + Math.round(((s.offset + s.text.length) * read) / Math.max(1, decoded)) }));
+  const decode = (chunk?: Buffer) => {
+    const text = chunk ? decoder.decode(chunk, { stream: true }) : decoder.decode();
+    read += chunk?.length ?? 0;
+    decoded += text.length;
+    return text;
+  };
   try {
     const stream = createReadStream(path, { start, highWaterMark: READ_CHUNK_BYTES });
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      read += chunk.length;
-      yield* at(splitter.push(normalizer.push(decoder.decode(chunk, { stream: true }))));
+      yield* at(splitter.push(normalizer.push(decode(chunk))));
     }
   } catch (err) {
     if (isFsError(err)) throw new LoadError(path, describeFsError(err), 'UNREADABLE');
     throw err;
   }
-  yield* at(splitter.push(normalizer.push(decoder.decode())));
+  yield* at(splitter.push(normalizer.push(decode())));
   yield* at(splitter.push(normalizer.end()));
   yield* at(splitter.end());
 }

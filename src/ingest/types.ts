@@ -13,9 +13,8 @@ export interface TextSection {
   text: string;
   offset: number;
   /**
-   * Bytes of the source read when this section was cut (streamed files only): where in the
-   * file the work stands, for progress on a large file. Approximate (it runs ahead by what is
-   * buffered), never used for content.
+   * About where in the source file this section's text ends, in bytes (streamed files only):
+   * for progress on a large file, never used for content.
    */
   sourceEnd?: number;
 }
