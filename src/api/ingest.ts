@@ -132,7 +132,18 @@ export async function ingestInto(
   const started = how.started ?? performance.now();
   const report = await ingestItems(collection, embedder, source, opts, how.created ?? false, started);
   if (report.generation !== null || how.rebuild || !readAnnState(collection) || !readLexicalState(collection)) {
-    const { notes } = await updateSearchIndexes(collection, { rebuild: how.rebuild });
+    const { notes } = await updateSearchIndexes(collection, { rebuild: how.rebuild }).catch((e: unknown) => {
+      if (!isDiskFull(e)) throw e;
+      // the version is sealed; readers catch up from the stored vectors until the index files are rewritten
+      const path = (e as { path?: string }).path ?? collection.paths.indexes;
+      throw new DiskFullError(
+        path,
+        report.generation === null
+          ? 'no version was written; the search index files were not rebuilt'
+          : `version ${report.generation} was committed, but its search index files were not brought up to date (searches read the new documents from the stored vectors until a later write or \`quarry compact\` rewrites them)`,
+        { cause: e },
+      );
+    });
     report.notes.push(...notes);
     for (const n of notes) opts.onNote?.(n);
   }
