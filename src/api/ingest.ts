@@ -332,7 +332,16 @@ async function ingestItems(
       else toEmbed.push(i);
       firstOf.set(p.row.embed_hash, i);
     }
-    const embedded = toEmbed.length > 0 ? await embedder.embed(toEmbed.map((i) => pending[i].embedText)) : [];
+    // a stop is checked between the embedder's own sub-batches too, so Ctrl-C waits for one of those, not a whole batch
+    const embedded =
+      toEmbed.length > 0
+        ? await embedder.embed(
+            toEmbed.map((i) => pending[i].embedText),
+            () => {
+              if (stopped()) throw new StopRequested();
+            },
+          )
+        : [];
     const byIndex = new Map<number, Float32Array>([...fromElsewhere, ...toEmbed.map((i, k) => [i, embedded[k]] as const)]);
     const vectors = pending.map((p, i) => (reuse[i] ? null : (byIndex.get(i) ?? byIndex.get(firstOf.get(p.row.embed_hash)!)!)));
     await collection.writeBatch({ chunks: pending.map((p) => p.row), vectors, reuse, publish, texts }, gen);
@@ -459,7 +468,8 @@ async function ingestItems(
     }
     outcome = stopped() ? 'stopped' : 'done';
   } catch (e) {
-    failure = e;
+    if (e instanceof StopRequested) outcome = 'stopped';
+    else failure = e;
   } finally {
     // What was committed is live; seal it as this run's generation even if the run failed or
     // was stopped (chunks not yet committed are dropped: no document is ever half visible).
@@ -494,6 +504,9 @@ async function ingestItems(
   }
   throw failure;
 }
+
+/** Thrown out of the embedder's progress callback to abandon a batch when the run is stopped. */
+class StopRequested extends Error {}
 
 /**
  * Estimates where in a document's source bytes a chunk ends (for progress): from the bytes
