@@ -12,6 +12,7 @@ const INT8 = 'sentence-transformers/all-MiniLM-L6-v2:int8';
 
 let dir: { path: string; cleanup: () => Promise<void> };
 let many: string;
+let few: string;
 before(async () => {
   dir = await tempDir('quarry-cli-index-');
   // enough one-chunk files for three commits of 256 chunks (the real model, its faster int8 variant)
@@ -21,6 +22,9 @@ before(async () => {
     const words = Array.from({ length: 30 }, (_, j) => `term${(i * 13 + j) % 211}`).join(' ');
     await writeFile(join(many, `note-${String(i).padStart(4, '0')}.txt`), `Note ${i} is about ${words}.`);
   }
+  few = join(dir.path, 'few');
+  await mkdir(few);
+  for (let i = 0; i < 150; i++) await writeFile(join(few, `n-${i}.txt`), `Short note ${i} about term${i % 37} and term${i % 11}.`);
 });
 after(async () => {
   await dir.cleanup();
@@ -137,4 +141,16 @@ test('SIGINT (Ctrl-C) during quarry index: exit 130, one line saying what was co
   assert.equal(r.code, 130, r.stderr);
   assert.equal(r.stdout, '');
   await assertAtReportedVersion(data, r.stderr);
+});
+
+test('two quarry index runs racing on a new collection: one writes it, the other says it is being written by another process', async () => {
+  const data = join(dir.path, 'race-data');
+  const args = ['index', few, '--data', data, '--model', INT8, '--quiet'];
+  const [a, b] = await Promise.all([runCli(args), runCli(args)]);
+  const results = [a, b].sort((x, y) => x.code - y.code);
+  assert.equal(results[0].code, 0, results[0].stderr);
+  assert.match(results[0].stdout, /created collection "default".* 150 added/);
+  assert.equal(results[1].code, 4, results[1].stderr);
+  assert.match(results[1].stderr.trim(), /^quarry: error: collection "default" is being written by another process \(pid \d+/);
+  assert.doesNotMatch(results[1].stderr, /not a quarry collection|already exists/);
 });

@@ -56,6 +56,10 @@ export interface IngestOptions extends CollectionOptions, CollectionSettings {
 }
 
 export interface IndexProgress {
+  /**
+   * Source bytes whose chunks are committed (or skipped as unchanged): it moves inside a large
+   * file batch by batch, estimated from where each chunk ends in the file.
+   */
   bytesDone: number;
   bytesTotal: number;
   documents: number;
