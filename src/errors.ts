@@ -162,6 +162,79 @@ export class LoadError extends QuarryError {
   }
 }
 
+/** Paths given to index that do not exist: refused before anything (a collection, a folder) is created. */
+export class PathNotFoundError extends QuarryError {
+  constructor(paths: string[]) {
+    super(
+      'PATH_NOT_FOUND',
+      'not-found',
+      paths.length === 1
+        ? `${paths[0]} does not exist; nothing was indexed and nothing was created (check the path)`
+        : `none of the paths to index exist (${paths.join(', ')}); nothing was indexed and nothing was created`,
+      { paths },
+    );
+  }
+}
+
+/** What a write run left behind when it stopped early: the version that holds its work, or none. */
+export interface CommittedState {
+  collection: string;
+  /** The collection's newest version after the stop (null: it has none). */
+  version: number | null;
+  /** Whether that version was made by this run (false: this run committed nothing). */
+  madeByThisRun: boolean;
+  /** Documents this run made live (added or updated) in that version. */
+  documents: number;
+}
+
+/** One sentence saying what a stopped run committed and that nothing partial is visible. */
+export function describeCommitted(s: CommittedState): string {
+  if (s.madeByThisRun) {
+    return `version ${s.version} of collection "${s.collection}" holds the ${s.documents} document(s) this run committed; no partly written document is visible`;
+  }
+  return `nothing was committed; collection "${s.collection}" ${s.version === null ? 'has no version yet' : `stays at version ${s.version}`} and nothing partial is visible`;
+}
+
+/** An index run stopped by a signal (Ctrl-C, SIGTERM) or an AbortSignal. */
+export class IndexInterruptedError extends QuarryError {
+  constructor(
+    readonly reason: string,
+    readonly committed: CommittedState,
+  ) {
+    super('INTERRUPTED', 'unavailable', `stopped by ${reason}: ${describeCommitted(committed)}; run the same command again to finish (unchanged documents are skipped)`, {
+      reason,
+      ...committed,
+    });
+  }
+}
+
+/** The disk (or quota) holding a file quarry writes is full: the write in progress was not committed. */
+export class DiskFullError extends QuarryError {
+  constructor(
+    readonly path: string,
+    /** What the stopped run committed, or a sentence saying what became of it. */
+    outcome?: CommittedState | string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'DISK_FULL',
+      'unavailable',
+      `no space left on the device holding ${path}: the write in progress was not committed` +
+        (outcome === undefined ? '' : `; ${typeof outcome === 'string' ? outcome : describeCommitted(outcome)}`) +
+        '; free space (or raise the quota) and run the command again',
+      { path, ...(typeof outcome === 'object' ? outcome : {}) },
+      options,
+    );
+  }
+}
+
+/** Whether an error is a full disk or quota: ENOSPC/EDQUOT from the file system, SQLITE_FULL from SQLite. */
+export function isDiskFull(e: unknown): boolean {
+  if (e instanceof DiskFullError) return true;
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL';
+}
+
 /** A promotion with no shadow generation built. */
 export class NoShadowError extends QuarryError {
   constructor(collection: string) {

@@ -13,7 +13,7 @@ import type { Embedder } from '../embed/embedder.js';
 import { describeIdentity } from '../embed/identity.js';
 import { parseModelRef } from '../embed/models/index.js';
 import { compareFingerprint, computeFingerprint, FINGERPRINT_MIN_COSINE } from '../embed/probes.js';
-import { InvalidInputError, ModelDriftError } from '../errors.js';
+import { CollectionExistsError, DiskFullError, IndexInterruptedError, InvalidInputError, isDiskFull, ModelDriftError, type CommittedState } from '../errors.js';
 import { audited } from '../observe/audit.js';
 import type { LoadedDocument, LoadItem, LoadProblem, TextSection } from '../ingest/types.js';
 import { Collection, collectionExists } from '../store/collection.js';
@@ -22,6 +22,7 @@ import { readLexicalState } from '../store/collection-lexical.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, type ChunkingSettings, type IndexSettings } from '../store/manifest.js';
 import type { DocTextRow, DocumentRow, NewChunkRow } from '../store/metadata-db.js';
 import { openStore } from '../store/open-store.js';
+import type { FolderSync } from './folder-sync.js';
 import { assertSameModel, loadEmbedder, refOf } from './load-model.js';
 import { collectionOf, dataDirOf, DEFAULT_MODEL, type CollectionOptions } from './options.js';
 
@@ -46,9 +47,20 @@ export interface IngestOptions extends CollectionOptions, CollectionSettings {
   onProblem?: (p: LoadProblem) => void;
   /** Called after each commit with the documents it made live: they survive any crash from now on. */
   onCommit?: (docs: Array<{ docId: string; contentHash: string }>) => void;
+  /**
+   * Stops the run early (Ctrl-C in the CLI): between batches, what was committed is sealed as
+   * a version (nothing partial is visible; no folder sync), and the run throws
+   * IndexInterruptedError saying what was committed. The reason is the signal's `reason` when
+   * it is a string (e.g. "SIGINT").
+   */
+  signal?: AbortSignal;
 }
 
 export interface IndexProgress {
+  /**
+   * Source bytes whose chunks are committed (or skipped as unchanged): it moves inside a large
+   * file batch by batch, estimated from where each chunk ends in the file.
+   */
   bytesDone: number;
   bytesTotal: number;
   documents: number;
@@ -62,6 +74,8 @@ export interface IndexReport {
   documentsAdded: number;
   documentsUpdated: number;
   documentsUnchanged: number;
+  /** Documents removed because their files are gone from a folder or file list indexed again (folder sync). */
+  documentsRemoved: number;
   chunksWritten: number;
   /** Chunks whose vector came from the embedding cache (same model, same input text). */
   cacheHits: number;
@@ -81,11 +95,15 @@ export interface IngestSource {
   items: () => AsyncIterable<LoadItem>;
   bytesTotal: () => Promise<number>;
   note: string;
+  /** Mirror these roots: documents under them whose files are gone are removed in the run's version. */
+  sync?: FolderSync;
 }
 
 interface PendingChunk {
   row: Omit<NewChunkRow, 'segment' | 'row'>;
   embedText: string;
+  /** Source bytes this chunk stands for (for progress): the estimated file position of its end minus the previous chunk's. */
+  bytes: number;
 }
 
 /** Runs one ingest: open or create the collection, write the source's documents, update the indexes. */
@@ -119,7 +137,18 @@ export async function ingestInto(
   const started = how.started ?? performance.now();
   const report = await ingestItems(collection, embedder, source, opts, how.created ?? false, started);
   if (report.generation !== null || how.rebuild || !readAnnState(collection) || !readLexicalState(collection)) {
-    const { notes } = await updateSearchIndexes(collection, { rebuild: how.rebuild });
+    const { notes } = await updateSearchIndexes(collection, { rebuild: how.rebuild }).catch((e: unknown) => {
+      if (!isDiskFull(e)) throw e;
+      // the version is sealed; readers catch up from the stored vectors until the index files are rewritten
+      const path = (e as { path?: string }).path ?? collection.paths.indexes;
+      throw new DiskFullError(
+        path,
+        report.generation === null
+          ? 'no version was written; the search index files were not rebuilt'
+          : `version ${report.generation} was committed, but its search index files were not brought up to date (searches read the new documents from the stored vectors until a later write or \`quarry compact\` rewrites them)`,
+        { cause: e },
+      );
+    });
     report.notes.push(...notes);
     for (const n of notes) opts.onNote?.(n);
   }
@@ -142,13 +171,19 @@ async function openForIngest(opts: IngestOptions): Promise<{ collection: Collect
   const dataDir = dataDirOf(opts);
   const name = collectionOf(opts);
   if (!collectionExists(dataDir, name)) {
-    // a collection made by its first ingest is an administrative action like any other
-    const made = await audited(
-      dataDir,
-      { actor: opts.actor, action: 'collection.create', target: name, detail: (r: { collection: Collection }) => ({ model: describeIdentity(r.collection.manifest.model), chunking: r.collection.manifest.chunking, index: r.collection.manifest.index, by: 'ingest' }) },
-      () => createWithModel(opts),
-    );
-    return { ...made, created: true };
+    try {
+      // a collection made by its first ingest is an administrative action like any other
+      const made = await audited(
+        dataDir,
+        { actor: opts.actor, action: 'collection.create', target: name, detail: (r: { collection: Collection }) => ({ model: describeIdentity(r.collection.manifest.model), chunking: r.collection.manifest.chunking, index: r.collection.manifest.index, by: 'ingest' }) },
+        () => createWithModel(opts),
+      );
+      return { ...made, created: true };
+    } catch (e) {
+      // Another process created it since we looked: write into it like any existing
+      // collection (its writer lock says so if that process is still writing).
+      if (!(e instanceof CollectionExistsError)) throw e;
+    }
   }
   // the model is checked against the manifest before the collection is opened: a refused write touches nothing
   const stored = (await openStore(dataDir).manifest(name)).model;
@@ -234,7 +269,8 @@ function assertSameChunking(name: string, stored: ChunkingSettings, opts: Ingest
 
 /**
  * Writes the source's documents under one generation. Unchanged documents (same content
- * hash, model and chunking) are skipped. What was committed is sealed even if the run fails.
+ * hash, model and chunking) are skipped. What was committed is sealed even if the run fails
+ * or is stopped; a folder sync's removals join the same generation once every item was read.
  */
 async function ingestItems(
   collection: Collection,
@@ -258,6 +294,7 @@ async function ingestItems(
     documentsAdded: 0,
     documentsUpdated: 0,
     documentsUnchanged: 0,
+    documentsRemoved: 0,
     chunksWritten: 0,
     cacheHits: 0,
     chunksEmbedded: 0,
@@ -274,9 +311,20 @@ async function ingestItems(
   let pending: PendingChunk[] = [];
   let texts: DocTextRow[] = [];
   let publish: DocumentRow[] = [];
+  /** Bytes of the documents in `publish` not yet counted by their chunks (counted when they commit). */
   let publishBytes = 0;
+  /** Documents this run made live so far (committed). */
+  let committedDocs = 0;
+  const stopped = () => opts.signal?.aborted === true;
 
-  const gen = collection.beginWrite();
+  const headBefore = collection.db.head();
+  let gen: number;
+  try {
+    gen = collection.beginWrite();
+  } catch (e) {
+    if (!isDiskFull(e)) throw e;
+    throw new DiskFullError(collection.paths.db, { collection: collection.name, version: headBefore > 0 ? headBefore : null, madeByThisRun: false, documents: 0 }, { cause: e });
+  }
   const flush = async () => {
     if (pending.length === 0 && publish.length === 0) return;
     // The embedding cache: an input this model already embedded (same text, same title
@@ -293,16 +341,27 @@ async function ingestItems(
       else toEmbed.push(i);
       firstOf.set(p.row.embed_hash, i);
     }
-    const embedded = toEmbed.length > 0 ? await embedder.embed(toEmbed.map((i) => pending[i].embedText)) : [];
+    // a stop is checked between the embedder's own sub-batches too, so Ctrl-C waits for one of those, not a whole batch
+    const embedded =
+      toEmbed.length > 0
+        ? await embedder.embed(
+            toEmbed.map((i) => pending[i].embedText),
+            () => {
+              if (stopped()) throw new StopRequested();
+            },
+          )
+        : [];
     const byIndex = new Map<number, Float32Array>([...fromElsewhere, ...toEmbed.map((i, k) => [i, embedded[k]] as const)]);
     const vectors = pending.map((p, i) => (reuse[i] ? null : (byIndex.get(i) ?? byIndex.get(firstOf.get(p.row.embed_hash)!)!)));
     await collection.writeBatch({ chunks: pending.map((p) => p.row), vectors, reuse, publish, texts }, gen);
+    committedDocs += publish.length;
     if (publish.length > 0) opts.onCommit?.(publish.map((d) => ({ docId: d.doc_id, contentHash: d.content_hash })));
     report.cacheHits += reuse.filter(Boolean).length + fromElsewhere.size;
     report.chunksEmbedded += toEmbed.length;
     report.chunksWritten += pending.length;
     progress.chunks += pending.length;
-    progress.bytesDone += publishBytes;
+    // progress moves with the chunks embedded, not only per finished file (a large file would sit at 0%)
+    progress.bytesDone += pending.reduce((s, p) => s + p.bytes, 0) + publishBytes;
     progress.documents += publish.length;
     pending = [];
     texts = [];
@@ -311,14 +370,19 @@ async function ingestItems(
     emit();
   };
 
+  let outcome: 'done' | 'stopped' | 'failed' = 'failed';
+  let failure: unknown;
   try {
     for await (const item of source.items()) {
+      if (stopped()) break;
       if (item.kind === 'problem') {
         report.problems.push(item.problem);
+        source.sync?.noteProblem(item.problem.path);
         opts.onProblem?.(item.problem);
         continue;
       }
       const doc = item.doc;
+      source.sync?.noteDocument(doc.docId, doc.source);
       const existing = collection.db.getDocument(doc.docId);
       if (existing && existing.content_hash === doc.contentHash && existing.embedded_with === embeddedWith && existing.chunking === chunkingKey) {
         report.documentsUnchanged++;
@@ -333,6 +397,8 @@ async function ingestItems(
       let seq = 0;
       let sectionSeq = 0;
       let failed = false;
+      const bytesAt = docPosition(doc);
+      let counted = 0;
       const sections = asyncIteratorOf(doc.sections);
       for (;;) {
         let next: IteratorResult<TextSection>;
@@ -345,14 +411,17 @@ async function ingestItems(
           texts = texts.filter((t) => !(t.doc_id === doc.docId && t.doc_version === version));
           const problem: LoadProblem = { path: doc.source, locator: doc.locator, code: 'UNREADABLE', reason: (e as Error).message };
           report.problems.push(problem);
+          source.sync?.noteProblem(problem.path);
           opts.onProblem?.(problem);
           failed = true;
           break;
         }
         if (next.done) break;
-        texts.push({ doc_id: doc.docId, doc_version: version, seq: sectionSeq++, offset: next.value.offset, text: next.value.text });
-        for (const c of chunkSections([next.value], tok, { ...chunking, reserveTokens }, seq)) {
+        const section = next.value;
+        texts.push({ doc_id: doc.docId, doc_version: version, seq: sectionSeq++, offset: section.offset, text: section.text });
+        for (const c of chunkSections([section], tok, { ...chunking, reserveTokens }, seq)) {
           seq = c.seq + 1;
+          const at = Math.max(counted, bytesAt(section, c.end));
           pending.push({
             row: {
               doc_id: doc.docId,
@@ -366,11 +435,19 @@ async function ingestItems(
               embed_hash: sha256(`${embeddedWith}\0${prefix}${c.text}`),
             },
             embedText: prefix + c.text,
+            bytes: at - counted,
           });
-          if (pending.length >= batchChunks) await flush();
+          counted = at;
+          if (pending.length >= batchChunks) {
+            await flush();
+            if (stopped()) break;
+          }
         }
+        bytesAt.after(section);
+        if (stopped()) break;
       }
       if (failed) continue;
+      if (stopped()) break; // this document is not finished: it is not published
       publish.push({
         doc_id: doc.docId,
         version,
@@ -386,18 +463,82 @@ async function ingestItems(
         chunking: chunkingKey,
         ingested_at: new Date().toISOString(),
       });
-      publishBytes += doc.byteLength;
+      publishBytes += Math.max(0, doc.byteLength - counted);
       if (existing) report.documentsUpdated++;
       else report.documentsAdded++;
       if (publish.length >= batchChunks) await flush();
     }
-    await flush();
+    if (!stopped()) {
+      await flush();
+      if (source.sync) {
+        const stale = await source.sync.stale((root, prefix) => collection.db.liveFileDocumentsUnder(root, prefix));
+        report.documentsRemoved = stale.length > 0 ? collection.unpublish(stale, gen).length : 0;
+      }
+    }
+    outcome = stopped() ? 'stopped' : 'done';
+  } catch (e) {
+    if (e instanceof StopRequested) outcome = 'stopped';
+    else failure = e;
   } finally {
-    // What was committed is live; seal it as this run's generation even if the run failed.
-    report.generation = collection.endWrite(gen, 'index', source.note)?.id ?? null;
+    // What was committed is live; seal it as this run's generation even if the run failed or
+    // was stopped (chunks not yet committed are dropped: no document is ever half visible).
+    try {
+      report.generation = collection.endWrite(gen, 'index', source.note)?.id ?? null;
+    } catch (e) {
+      // sealing failed too (a full disk): the next write-open seals what was committed
+      failure ??= e;
+      outcome = 'failed';
+    }
   }
-  report.elapsedMs = Math.round(performance.now() - started);
-  return report;
+  if (outcome === 'done') {
+    report.elapsedMs = Math.round(performance.now() - started);
+    return report;
+  }
+  const committed: CommittedState = {
+    collection: collection.name,
+    version: report.generation ?? (headBefore > 0 ? headBefore : null),
+    madeByThisRun: report.generation !== null,
+    documents: committedDocs,
+  };
+  if (outcome === 'stopped') {
+    const reason = opts.signal?.reason;
+    throw new IndexInterruptedError(typeof reason === 'string' ? reason : 'an abort', committed);
+  }
+  if (isDiskFull(failure)) {
+    const path =
+      failure instanceof DiskFullError
+        ? failure.path
+        : ((failure as { code?: string }).code === 'SQLITE_FULL' ? collection.paths.db : ((failure as { path?: string }).path ?? collection.paths.dir));
+    throw new DiskFullError(path, committed, { cause: failure });
+  }
+  throw failure;
+}
+
+/** Thrown out of the embedder's progress callback to abandon a batch when the run is stopped. */
+class StopRequested extends Error {}
+
+/**
+ * Estimates where in a document's source bytes a chunk ends (for progress): from the bytes
+ * read when a streamed section was cut, or in proportion to the text where all the sections
+ * are known up front, or one byte per character as a last resort. Clamped to the document.
+ */
+function docPosition(doc: LoadedDocument): ((s: TextSection, charEnd: number) => number) & { after: (s: TextSection) => void } {
+  const total = Array.isArray(doc.sections) ? (doc.sections as TextSection[]).reduce((n, s) => n + s.text.length, 0) : 0;
+  let before = 0; // source bytes read before the current section
+  const at = (s: TextSection, charEnd: number): number => {
+    let bytes: number;
+    if (s.sourceEnd !== undefined) {
+      const within = s.text.length > 0 ? (charEnd - s.offset) / s.text.length : 1;
+      bytes = before + (s.sourceEnd - before) * Math.min(1, Math.max(0, within));
+    } else if (total > 0) bytes = (doc.byteLength * charEnd) / total;
+    else bytes = charEnd;
+    return Math.min(doc.byteLength, Math.round(bytes));
+  };
+  return Object.assign(at, {
+    after: (s: TextSection) => {
+      if (s.sourceEnd !== undefined) before = s.sourceEnd;
+    },
+  });
 }
 
 /**

@@ -1,18 +1,33 @@
 import cliProgress from 'cli-progress';
 
 /**
+ * Formats the ETA: cli-progress hands over seconds, or 'INF'/'NULL' (and '0' before the first
+ * update) while no work has been measured yet, which its default would print as "NFs"; until
+ * the rate is known the bar says "--".
+ */
+export function formatEta(eta: unknown, options: cliProgress.Options, roundTo: number): string {
+  if (typeof eta !== 'number' || !Number.isFinite(eta)) return '--';
+  return cliProgress.Format.TimeFormat(eta, options, roundTo);
+}
+
+/** Where the bar draws: stderr, or a stream a test hands in. */
+type BarStream = NodeJS.WritableStream & { isTTY?: boolean };
+
+/**
  * A progress bar on stderr for long work (cli-progress). Shown only on a terminal, so logs
  * and pipes stay clean; `--quiet` hides it too.
  */
-export function createProgressBar(label: string, enabled: boolean) {
-  if (!enabled || !process.stderr.isTTY) {
+export function createProgressBar(label: string, enabled: boolean, stream: BarStream = process.stderr) {
+  if (!enabled || !stream.isTTY) {
     return { update: (_v: number, _p?: Record<string, unknown>) => undefined, setTotal: (_t: number) => undefined, stop: () => undefined };
   }
   const bar = new cliProgress.SingleBar(
     {
       format: `${label} |{bar}| {percentage}% | {valueMB}/{totalMB} MB | {documents} docs | {chunks} chunks | ETA {eta_formatted}`,
-      stream: process.stderr,
+      formatTime: formatEta,
+      stream,
       hideCursor: true,
+      // the rate over the last 20 updates: each update is one committed batch of chunks
       etaBuffer: 20,
     },
     cliProgress.Presets.shades_classic,

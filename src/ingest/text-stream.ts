@@ -22,18 +22,31 @@ export async function* streamTextSections(
   const decoder = new TextDecoder('utf-8');
   const normalizer = new StreamingNormalizer(Math.max(sectionChars, 64 * 1024));
   const splitter = new SectionSplitter(sectionChars);
+  // Each section carries where in the file its end about lies (for progress): its end in
+  // characters times the bytes per character decoded so far (both counted at the same point,
+  // so what the normalizer and splitter still hold does not skew it).
+  let read = 0;
+  let decoded = 0;
+  const at = (sections: TextSection[]) =>
+    sections.map((s) => ({ ...s, sourceEnd: start + Math.round(((s.offset + s.text.length) * read) / Math.max(1, decoded)) }));
+  const decode = (chunk?: Buffer) => {
+    const text = chunk ? decoder.decode(chunk, { stream: true }) : decoder.decode();
+    read += chunk?.length ?? 0;
+    decoded += text.length;
+    return text;
+  };
   try {
     const stream = createReadStream(path, { start, highWaterMark: READ_CHUNK_BYTES });
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      yield* splitter.push(normalizer.push(decoder.decode(chunk, { stream: true })));
+      yield* at(splitter.push(normalizer.push(decode(chunk))));
     }
   } catch (err) {
     if (isFsError(err)) throw new LoadError(path, describeFsError(err), 'UNREADABLE');
     throw err;
   }
-  yield* splitter.push(normalizer.push(decoder.decode()));
-  yield* splitter.push(normalizer.end());
-  yield* splitter.end();
+  yield* at(splitter.push(normalizer.push(decode())));
+  yield* at(splitter.push(normalizer.end()));
+  yield* at(splitter.end());
 }
 
 /** Wraps a generator factory so `sections` can be handed out before it is iterated. */

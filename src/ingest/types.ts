@@ -12,6 +12,11 @@ export type DocumentFormat = SourceFormat | 'record';
 export interface TextSection {
   text: string;
   offset: number;
+  /**
+   * About where in the source file this section's text ends, in bytes (streamed files only):
+   * for progress on a large file, never used for content.
+   */
+  sourceEnd?: number;
 }
 
 export interface LoadedDocument {

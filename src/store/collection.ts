@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { CollectionCorruptError, CollectionExistsError, CollectionNotFoundError, InvalidInputError } from '../errors.js';
+import { dirname, join, resolve } from 'node:path';
+import { CollectionCorruptError, CollectionExistsError, CollectionNotFoundError, DiskFullError, InvalidInputError, isDiskFull } from '../errors.js';
 import { fsyncDir } from './atomic-file.js';
 import { generationDirName, liveDirName, readDeploymentFile, deploymentFile } from './deployment.js';
 import { readManifest, writeManifest, type CollectionManifest } from './manifest.js';
@@ -51,6 +51,12 @@ export function collectionExists(dataDir: string, name: string, generation?: num
   return existsSync(collectionPaths(dataDir, name, generation).manifest);
 }
 
+/** A full disk (ENOSPC, EDQUOT, SQLITE_FULL) as DiskFullError naming the file being written; anything else as is. */
+function rethrowDiskFull(e: unknown, path: string): never {
+  if (isDiskFull(e) && !(e instanceof DiskFullError)) throw new DiskFullError(path, undefined, { cause: e });
+  throw e;
+}
+
 /** One batch of a write, committed all-or-nothing. */
 export interface WriteBatch {
   /** New chunk rows without their vector location; `vectors[i]` belongs to `chunks[i]`... */
@@ -98,13 +104,36 @@ export class Collection {
     const paths = collectionPaths(dataDir, name, generation);
     if (existsSync(paths.manifest)) throw new CollectionExistsError(name, resolve(dataDir));
     await mkdir(resolve(dataDir), { recursive: true });
-    // Build it under a temporary name and rename, so a half-created collection is never seen.
+    // Two processes creating the same collection at once: the second is told that another
+    // process is writing it (the lock names it), never that the folder is not a collection.
+    const creating = await WriterLock.acquire(`${paths.dir}@create.lock`, name).catch((e: unknown) => {
+      if (isDiskFull(e)) throw new DiskFullError(resolve(dataDir), `collection "${name}" was not created`, { cause: e });
+      throw e;
+    });
+    try {
+      if (existsSync(paths.manifest)) throw new CollectionExistsError(name, resolve(dataDir));
+      await Collection.build(paths, manifest, name);
+      return await Collection.open(dataDir, name, 'write', generation);
+    } finally {
+      await creating.release();
+    }
+  }
+
+  /** Builds the folder under a temporary name and renames it, so a half-created collection is never seen. */
+  private static async build(paths: CollectionPaths, manifest: CollectionManifest, name: string): Promise<void> {
+    const dataDir = dirname(paths.dir);
     const staging = `${paths.dir}.creating-${process.pid}`;
     await rm(staging, { recursive: true, force: true });
-    await mkdir(join(staging, 'vectors'), { recursive: true });
-    await mkdir(join(staging, 'indexes'), { recursive: true });
-    new MetadataDb(join(staging, 'meta.sqlite'), false).close();
-    await writeManifest(join(staging, 'manifest.json'), manifest);
+    try {
+      await mkdir(join(staging, 'vectors'), { recursive: true });
+      await mkdir(join(staging, 'indexes'), { recursive: true });
+      new MetadataDb(join(staging, 'meta.sqlite'), false).close();
+      await writeManifest(join(staging, 'manifest.json'), manifest);
+    } catch (e) {
+      await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+      if (isDiskFull(e)) throw new DiskFullError(dataDir, `collection "${name}" was not created`, { cause: e });
+      throw e;
+    }
     if (existsSync(paths.dir)) {
       // A folder without a manifest: never delete what quarry did not make.
       const entries = await readdir(paths.dir);
@@ -118,8 +147,7 @@ export class Collection {
       await rm(paths.dir, { recursive: true, force: true });
     }
     await rename(staging, paths.dir);
-    await fsyncDir(resolve(dataDir));
-    return Collection.open(dataDir, name, 'write', generation);
+    await fsyncDir(dataDir);
   }
 
   /** Opens the live generation, or, given `generation`, that one (a shadow being built or judged). */
@@ -236,9 +264,10 @@ export class Collection {
     let sha256 = '';
     if (fresh.length > 0) {
       file = `seg-${String(this.db.nextSegmentId()).padStart(6, '0')}.f32`;
-      sha256 = (await writeSegment(join(this.paths.vectors, file), fresh, this.manifest.model.dims)).sha256;
+      const path = join(this.paths.vectors, file);
+      sha256 = (await writeSegment(path, fresh, this.manifest.model.dims).catch((e: unknown) => rethrowDiskFull(e, path))).sha256;
     }
-    return this.db.transaction(() => {
+    return this.onDiskFull(this.paths.db, () => this.db.transaction(() => {
       let ids: number[] = [];
       if (batch.chunks.length > 0) {
         const seg = file ? this.db.insertSegment({ file, count: fresh.length, dims: this.manifest.model.dims, sha256 }) : 0;
@@ -254,7 +283,16 @@ export class Collection {
       if (batch.texts?.length) this.db.insertDocTexts(batch.texts);
       for (const d of batch.publish) this.db.publishDocument(d, gen);
       return ids;
-    });
+    }));
+  }
+
+  /** Runs a write; a full disk becomes DiskFullError naming `path` (SQLite rolled the transaction back). */
+  private onDiskFull<T>(path: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      return rethrowDiskFull(e, path);
+    }
   }
 
   /** Takes documents out of the live set in generation `gen`; returns the ids that were live. */

@@ -577,6 +577,21 @@ export class MetadataDb {
       .all() as Array<{ source: string; format: string; documents: number; chunks: number; bytes: number }>;
   }
 
+  /**
+   * Documents live at head that came from files (not records handed over in memory) whose
+   * source is `root` itself or lies under it: `prefix` is `root` followed by the path
+   * separator, so a sibling with a common prefix (docs2 beside docs) never matches.
+   */
+  liveFileDocumentsUnder(root: string, prefix: string): Array<{ doc_id: string; source: string }> {
+    return this.db
+      .prepare(
+        `SELECT d.doc_id AS doc_id, d.source AS source FROM doc_live l JOIN doc_versions d ON d.doc_id = l.doc_id AND d.version = l.version
+         WHERE ${LIVE} AND d.format != 'record' AND (d.source = ? OR substr(d.source, 1, length(?)) = ?)
+         ORDER BY d.source, d.doc_id`,
+      )
+      .all(root, prefix, prefix) as Array<{ doc_id: string; source: string }>;
+  }
+
   /** When the documents live at head were ingested: the earliest and the latest (null when none). */
   liveIngestRange(): { first: string | null; last: string | null } {
     return this.db
