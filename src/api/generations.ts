@@ -155,7 +155,7 @@ class GenerationVectorCache implements ExternalVectorCache {
       if (!data) {
         // Whole segments are read and kept: a reindex walks them in order, so each is read once.
         if (this.loaded.size >= 64) this.loaded.delete(this.loaded.keys().next().value!);
-        data = await readSegment(join(c.paths.vectors, seg.file), seg, c.name, false);
+        data = await readSegment(join(c.paths.vectors, seg.file), seg, c.name);
         this.loaded.set(key, data);
       }
       const dims = c.manifest.model.dims;

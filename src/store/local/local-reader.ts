@@ -2,6 +2,8 @@
  * The local store's reader: one collection folder pinned to one version, searched through
  * its saved ANN and BM25 indexes (caught up with later writes) and its SQLite rows.
  */
+import { createHash } from 'node:crypto';
+import { CollectionCorruptError } from '../../errors.js';
 import type { SearchParams, VectorHit } from '../../index/vector-index.js';
 import type { Bm25Index, Bm25Params } from '../../lexical/bm25-index.js';
 import type { FilterNode } from '../../retrieve/filter/tree.js';
@@ -9,7 +11,7 @@ import { Collection } from '../collection.js';
 import { CollectionSearcher } from '../collection-index.js';
 import { openLexicalIndex } from '../collection-lexical.js';
 import type { CollectionManifest } from '../manifest.js';
-import type { HydratedChunk } from '../metadata-db.js';
+import { SOURCE_OF_TRUTH_REMEDY, type HydratedChunk } from '../metadata-db.js';
 import type { ChunkRecord, CollectionReader, LexicalSearchOptions, PreparedFilter, Tier2Store, VectorSearchOptions } from '../port.js';
 import { Tier2Cache } from '../tier2-cache.js';
 import { WriterLock } from '../writer-lock.js';
@@ -130,7 +132,18 @@ export class LocalReader implements CollectionReader {
   }
 
   async chunks(ids: readonly number[]): Promise<ChunkRecord[]> {
-    return this.collection.db.chunksWithDocuments([...ids]).map(chunkRecordOf);
+    const rows = this.collection.db.chunksWithDocuments([...ids]);
+    // The text a result shows is checked against the hash recorded when it was written: a
+    // few kilobytes per query, so a flipped byte in meta.sqlite is refused, never shown.
+    for (const r of rows) {
+      if (createHash('sha256').update(r.text).digest('hex') !== r.text_hash) {
+        throw new CollectionCorruptError(this.name, `meta.sqlite: the text of chunk ${r.id} (document ${r.doc_id}) does not match its recorded sha256`, {
+          file: this.collection.paths.db,
+          remedy: SOURCE_OF_TRUTH_REMEDY,
+        });
+      }
+    }
+    return rows.map(chunkRecordOf);
   }
 
   async warm(what: { vector: boolean; lexical: boolean }): Promise<void> {

@@ -78,7 +78,7 @@ export class LocalWriter implements CollectionWriter {
     }
     const out = new Map<string, Float32Array>();
     const segs = new Map(c.db.segments().map((s) => [s.id, s]));
-    await c.gatherVectors(refs, segs, false, (i, v) => out.set(hashes[i], Float32Array.from(v)));
+    await c.gatherVectors(refs, segs, (i, v) => out.set(hashes[i], Float32Array.from(v)));
     return out;
   }
 
