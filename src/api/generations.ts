@@ -122,7 +122,7 @@ function generationSource(c: Collection, note: string): IngestSource {
  * same input (the hash covers the model identity and the exact text), read from their
  * segment files. Only generations built with the same model are consulted.
  */
-class GenerationVectorCache implements ExternalVectorCache {
+export class GenerationVectorCache implements ExternalVectorCache {
   private readonly segments = new Map<Collection, Map<number, SegmentRecord>>();
   private readonly loaded = new Map<string, Float32Array>();
 

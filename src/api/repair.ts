@@ -3,9 +3,11 @@ import { describeIdentity } from '../embed/identity.js';
 import { compareFingerprint, FINGERPRINT_MIN_COSINE } from '../embed/probes.js';
 import { CollectionCorruptError, ModelDriftError } from '../errors.js';
 import { Collection } from '../store/collection.js';
+import { readDeploymentFile } from '../store/deployment.js';
 import { checkCollection, type CheckReport } from '../store/integrity.js';
 import { SOURCE_OF_TRUTH_REMEDY } from '../store/metadata-db.js';
 import { executeRepair, planRepair, type RepairAction } from '../store/repair.js';
+import { GenerationVectorCache } from './generations.js';
 import { assertSameModel, loadEmbedder, refOf } from './load-model.js';
 import { collectionOf, dataDirOf, type CollectionOptions } from './options.js';
 
@@ -49,8 +51,12 @@ export async function repair(opts: RepairOptions = {}): Promise<RepairReport> {
     return { ...base, unrepairable: [e.problem], advice: SOURCE_OF_TRUTH_REMEDY, ok: false };
   }
   let embedder: Embedder | undefined;
+  let cache: GenerationVectorCache | undefined;
   try {
-    const plan = await planRepair(c);
+    // the embedding cache across generations: a kept generation built with the same model may hold the very vectors
+    const d = readDeploymentFile(dataDirOf(opts), name);
+    if (d) cache = await GenerationVectorCache.open(dataDirOf(opts), name, d, c.manifest.model, d.live);
+    const plan = await planRepair(c, cache);
     const advice = plan.unrepairable.length > 0 ? SOURCE_OF_TRUTH_REMEDY : '';
     if (dryRun || plan.unrepairable.length > 0 || plan.actions.length === 0) {
       return { ...base, actions: plan.actions, unrepairable: plan.unrepairable, advice, ok: plan.unrepairable.length === 0 && plan.actions.length === 0 };
@@ -70,6 +76,7 @@ export async function repair(opts: RepairOptions = {}): Promise<RepairReport> {
     const after = await checkCollection(c);
     return { ...base, actions: plan.actions, unrepairable: [], advice, after, ok: after.ok };
   } finally {
+    await cache?.close();
     if (embedder && !opts.embedder) await embedder.close();
     await c.close();
   }

@@ -46,6 +46,8 @@ export interface RegistryOptions {
   ingestBatchChunks?: number;
   /** Share of searches (0..1) also answered by a collection's shadow generation in the background, to compare (default 0). */
   canaryShare?: number;
+  /** How long a collection refused for damaged files stays refused before a request verifies it again (default 10 s). */
+  damagedRetryMs?: number;
   log?: FastifyBaseLogger;
 }
 
@@ -342,7 +344,7 @@ export class CollectionRegistry {
   private async serving(name: string): Promise<Slot> {
     if (this.closed) throw new HttpError(503, 'SHUTTING_DOWN', 'the server is shutting down');
     const slot = this.existing(name);
-    if (!slot.loading && slot.state === 'failed' && slot.failedAt !== undefined && Date.now() - slot.failedAt >= DAMAGED_RETRY_MS) {
+    if (!slot.loading && slot.state === 'failed' && slot.failedAt !== undefined && Date.now() - slot.failedAt >= (this.opts.damagedRetryMs ?? DAMAGED_RETRY_MS)) {
       // damaged files may have been repaired or restored since (`quarry repair`): verify again, at most this often
       slot.failedAt = undefined;
       slot.loading = this.warm(slot).finally(() => (slot.loading = null));

@@ -48,7 +48,15 @@ export interface RepairPlan {
 interface RowPlan {
   row: number;
   input: string;
+  /** Where the same input's vector is in a sound segment of this collection... */
   from: { segment: number; row: number } | null;
+  /** ...or its vector from another kept generation built with the same model. */
+  vector: Float32Array | null;
+}
+
+/** Vectors by embed hash from outside the collection (other generations of it, same model). */
+export interface RepairVectorCache {
+  get(embedHash: string): Promise<Float32Array | null>;
 }
 
 interface SegmentPlan {
@@ -63,7 +71,7 @@ function describe(e: unknown): string {
 }
 
 /** Finds what is damaged and what repair would do about it; changes nothing. */
-export async function planRepair(c: Collection): Promise<RepairPlan> {
+export async function planRepair(c: Collection, external?: RepairVectorCache): Promise<RepairPlan> {
   const plan: RepairPlan = { actions: [], unrepairable: [] };
   const db = c.db.db;
   try {
@@ -118,13 +126,14 @@ export async function planRepair(c: Collection): Promise<RepairPlan> {
         continue;
       }
       const from = (cached.get(r.embed_hash, damagedIds) as { segment: number; row: number } | undefined) ?? null;
-      rows.push({ row: r.row, input, from });
+      const vector = from ? null : await external?.get(r.embed_hash).catch(() => null);
+      rows.push({ row: r.row, input, from, vector: vector && isUnitRow(vector, 0, dims) ? vector : null });
     }
     if (unknown > 0) {
       plan.unrepairable.push(`vectors/${seg.file}: ${unknown} rows cannot be re-derived (their stored text does not reproduce the recorded embedding input)`);
       continue;
     }
-    const fromCache = rows.filter((r) => r.from).length;
+    const fromCache = rows.filter((r) => r.from || r.vector).length;
     plan.actions.push({
       kind: 'rederive-vectors',
       file: `vectors/${seg.file}`,
@@ -190,7 +199,8 @@ export async function executeRepair(c: Collection, plan: RepairPlan, embed: (tex
       segs,
       (i, v) => vectors[cachedRows[i].row].set(v),
     );
-    const todo = sp.rows.filter((r) => !r.from);
+    for (const r of sp.rows) if (r.vector) vectors[r.row].set(r.vector);
+    const todo = sp.rows.filter((r) => !r.from && !r.vector);
     const BATCH = 64;
     for (let i = 0; i < todo.length; i += BATCH) {
       const part = todo.slice(i, i + BATCH);
