@@ -312,6 +312,35 @@ test('the server: damage found when reloading after a write takes the collection
   }
 });
 
+test('the server: damage met while answering (a result whose text fails its hash) takes that collection out of service', async () => {
+  const data = join(dir.path, 'server-query');
+  await seedCollection(data, 'a', embedder, docs('a', 6, 'heron'));
+  await seedCollection(data, 'b', embedder, docs('b', 6, 'heron'));
+  const k = await key(data, 'admin', ['*']);
+  const app = await hashServer(data, embedder);
+  try {
+    await app.ready();
+    const search = (n: string) => app.inject({ method: 'POST', url: `/collections/${n}/search`, headers: bearer(k), payload: { query: 'heron' } });
+    assert.equal((await search('a')).statusCode, 200);
+    // the text changes inside an intact database (no new version: the warm view is not reloaded)
+    const db = new Database(join(data, 'a', 'meta.sqlite'));
+    try {
+      db.prepare("UPDATE chunks SET text = replace(text, 'heron', 'HERON')").run();
+    } finally {
+      db.close();
+    }
+    const refused = await search('a');
+    assert.equal(refused.statusCode, 503, refused.body);
+    assert.match(json<{ error: { message: string } }>(refused).error.message, /the text of chunk \d+ .* does not match its recorded sha256/);
+    const status = json<{ collections: Array<{ name: string; state: string }> }>(await app.inject({ method: 'GET', url: '/readyz', headers: bearer(k) }));
+    assert.equal(status.collections.find((c) => c.name === 'a')?.state, 'failed');
+    assert.equal((await search('a')).statusCode, 503);
+    assert.equal((await search('b')).statusCode, 200);
+  } finally {
+    await app.close();
+  }
+});
+
 // --- what a reader verifies ---------------------------------------------------------------------
 
 test('a reader hashes each live segment once when it loads, and again after a write', async () => {

@@ -271,7 +271,11 @@ export class CollectionRegistry {
       const known = slot.view?.dir === dir ? slot.view.embedder : slot.embedderDir === dir ? slot.embedder : null;
       const embedder = known ?? (await this.checkedEmbedder(slot.name, collection));
       const generation = collection.pinHead();
-      const session = new SearchSession(LocalReader.wrap(collection), embedder, this.reranker);
+      // damage met while answering (a result's text, a row read from disk) takes the collection out of service too
+      const reader = LocalReader.wrap(collection, (e) => {
+        if (slot.view?.collection === collection) this.failIfDamaged(slot, e);
+      });
+      const session = new SearchSession(reader, embedder, this.reranker);
       await session.warm(['vector', 'bm25']);
       slot.embedder = embedder;
       slot.embedderDir = dir;

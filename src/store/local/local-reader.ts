@@ -64,8 +64,22 @@ export class LocalReader implements CollectionReader {
    * reading what that handle reads (its pinned version, or the live set); close() then
    * releases only what the reader opened itself.
    */
-  static wrap(c: Collection): LocalReader {
-    return new LocalReader(c, c.pinnedGeneration ?? c.db.head(), false);
+  static wrap(c: Collection, onDamage?: (e: CollectionCorruptError) => void): LocalReader {
+    const r = new LocalReader(c, c.pinnedGeneration ?? c.db.head(), false);
+    r.onDamage = onDamage;
+    return r;
+  }
+
+  /** Told of damage found while answering (a server takes the collection out of service). */
+  private onDamage: ((e: CollectionCorruptError) => void) | undefined;
+
+  private async watched<T>(work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (e) {
+      if (e instanceof CollectionCorruptError) this.onDamage?.(e);
+      throw e;
+    }
   }
 
   /** Opens the live generation (or `generation`) pinned to its newest version, or to `version`. */
@@ -115,13 +129,21 @@ export class LocalReader implements CollectionReader {
     return f.ids;
   }
 
-  async searchVectors(query: Float32Array, k: number, opts: VectorSearchOptions = {}): Promise<VectorHit[]> {
+  searchVectors(query: Float32Array, k: number, opts: VectorSearchOptions = {}): Promise<VectorHit[]> {
+    return this.watched(this.vectorSearch(query, k, opts));
+  }
+
+  private async vectorSearch(query: Float32Array, k: number, opts: VectorSearchOptions): Promise<VectorHit[]> {
     const searcher = await this.searcher();
     if (!opts.filter) return searcher.search(query, k, opts.params as SearchParams | undefined);
     return searcher.searchWithin(query, k, await this.filterChunks(opts.filter), opts.params);
   }
 
-  async searchLexical(terms: string[], k: number, opts: LexicalSearchOptions = {}): Promise<VectorHit[]> {
+  searchLexical(terms: string[], k: number, opts: LexicalSearchOptions = {}): Promise<VectorHit[]> {
+    return this.watched(this.lexicalSearch(terms, k, opts));
+  }
+
+  private async lexicalSearch(terms: string[], k: number, opts: LexicalSearchOptions): Promise<VectorHit[]> {
     const index = await this.bm25();
     const allowed = opts.filter ? new Set(await this.filterChunks(opts.filter)) : undefined;
     return index.search(terms, k, opts.bm25 as Bm25Params | undefined, allowed);
@@ -131,7 +153,11 @@ export class LocalReader implements CollectionReader {
     return (await this.bm25()).docsWithTerm(term);
   }
 
-  async chunks(ids: readonly number[]): Promise<ChunkRecord[]> {
+  chunks(ids: readonly number[]): Promise<ChunkRecord[]> {
+    return this.watched(this.hydrate(ids));
+  }
+
+  private async hydrate(ids: readonly number[]): Promise<ChunkRecord[]> {
     const rows = this.collection.db.chunksWithDocuments([...ids]);
     // The text a result shows is checked against the hash recorded when it was written: a
     // few kilobytes per query, so a flipped byte in meta.sqlite is refused, never shown.
