@@ -171,16 +171,18 @@ export class CollectionSearcher {
   ) {}
 
   static async open(c: Collection): Promise<CollectionSearcher> {
-    // nothing is answered from files that were not verified first (meta.sqlite's structure,
-    // every live segment's sha256); the index file carries its own checksum
-    await c.verifyForReading();
     const settings = c.manifest.index;
     const state = readAnnState(c);
     const file = indexFile(c, settings.type);
     const pinned = c.pinnedGeneration;
     // A saved index newer than the pinned version cannot be rewound: search exactly instead.
     const usable = state && !state.fallback && state.type === settings.type && (pinned === undefined || state.generation <= pinned);
-    if (settings.type !== 'flat' && usable && existsSync(file)) {
+    const ann = settings.type !== 'flat' && usable && existsSync(file);
+    // Nothing is answered from files that were not verified first: meta.sqlite's structure and
+    // every live segment's sha256 (the exact search's loadVectors hashes what it reads; the
+    // index file carries its own checksum).
+    await c.verifyForReading({ segments: !!ann });
+    if (ann) {
       // A writer replaces the file by rename; a load that straddled the swap fails its
       // checksum, and the second attempt reads the new file whole.
       const index = await loadIndex(file, { type: settings.type })

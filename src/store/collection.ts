@@ -292,13 +292,16 @@ export class Collection {
 
   /**
    * Before a reader answers anything: SQLite's quick_check of meta.sqlite (structure, not
-   * content: the chunk text a result shows is checked against its hash when read), and the
-   * sha256 of every segment the version's live vectors are in. Throws CollectionCorruptError
-   * naming the file; each segment is hashed once per handle (a reload after a write opens a
-   * new handle and verifies again).
+   * content: the chunk text a result shows is checked against its hash when read), and, with
+   * `segments`, the sha256 of every segment the version's live vectors are in, streamed (a
+   * reader that loads every vector anyway, the exact one, gets the same check from
+   * loadVectors without reading the files twice). Throws CollectionCorruptError naming the
+   * file; each segment is hashed once per handle (a reload after a write opens a new handle
+   * and verifies again).
    */
-  async verifyForReading(): Promise<void> {
+  async verifyForReading(opts: { segments: boolean }): Promise<void> {
     this.db.quickCheck(this.name);
+    if (!opts.segments) return;
     const { refs, segs } = this.db.snapshot(() => ({ refs: this.db.liveVectorRefs(this.pinned), segs: this.db.segments() }));
     const used = new Set(refs.map((r) => r.segment));
     for (const seg of segs) {
