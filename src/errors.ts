@@ -76,12 +76,23 @@ export class CollectionLockedError extends QuarryError {
   }
 }
 
+/**
+ * Bytes of a collection are not what was recorded. The message names the file and, given
+ * `remedy` in details, what to do (docs/failure-modes.md): derived files (indexes, BM25) and
+ * vectors are rebuilt by `quarry repair`; a damaged meta.sqlite (the source of truth) is
+ * restored from a backup.
+ */
 export class CollectionCorruptError extends QuarryError {
+  /** What is wrong, without the collection prefix and the remedy (`quarry check` lists these). */
+  readonly problem: string;
+
   constructor(name: string, problem: string, details: Record<string, unknown> = {}) {
-    super('COLLECTION_CORRUPT', 'integrity', `collection "${name}" is damaged: ${problem}`, {
+    const remedy = typeof details.remedy === 'string' ? `; ${details.remedy}` : '';
+    super('COLLECTION_CORRUPT', 'integrity', `collection "${name}" is damaged: ${problem}${remedy}`, {
       collection: name,
       ...details,
     });
+    this.problem = problem;
   }
 }
 

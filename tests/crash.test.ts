@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { check } from '../src/api/check.js';
 import { search } from '../src/api/search.js';
+import { CollectionCorruptError } from '../src/errors.js';
 import { Collection } from '../src/store/collection.js';
+import { onSegmentVerified } from '../src/store/vector-segments.js';
 import { tempDir } from './support/env.js';
 import { HashEmbedder } from './support/hash-embedder.js';
 
@@ -59,7 +61,21 @@ function runAndKill(dataDir: string, srcDir: string, delayMs: number): Promise<{
   });
 }
 
-test(`SIGKILL during ingest, ${KILLS} times: the collection opens, checks clean, keeps every acknowledged document, answers searches`, async () => {
+/** The segment files the live set's vectors are in (what a reader opened now reads). */
+async function liveSegmentFiles(data: string): Promise<string[]> {
+  const c = await Collection.open(data, 'crash', 'read');
+  try {
+    const used = new Set(c.db.liveVectorRefs().map((r) => r.segment));
+    return c.db
+      .segments()
+      .filter((s) => used.has(s.id))
+      .map((s) => s.file);
+  } finally {
+    await c.close();
+  }
+}
+
+test(`SIGKILL during ingest, ${KILLS} times: the collection opens, checks clean, keeps every acknowledged document, answers searches only from verified segments and refuses damaged ones`, async () => {
   const src = join(dir.path, 'src');
   const data = join(dir.path, 'data');
   await mkdir(src);
@@ -108,8 +124,33 @@ test(`SIGKILL during ingest, ${KILLS} times: the collection opens, checks clean,
       await c.close();
     }
     if (mustHave.size > 0) {
-      const res = await search('document sentence subject', { dataDir: data, collection: 'crash', embedder: probe, k: 5 });
-      assert.ok(res.results.length > 0, `kill ${k}: search answers`);
+      // No answer is computed from unverified data: the search's reader hashes every segment
+      // the live set's vectors are in (against the sha256 recorded at seal time) before it ranks.
+      const liveFiles = await liveSegmentFiles(data);
+      const verified = new Set<string>();
+      const off = onSegmentVerified((v) => verified.add(basename(v.path)));
+      try {
+        const res = await search('document sentence subject', { dataDir: data, collection: 'crash', embedder: probe, k: 5 });
+        assert.ok(res.results.length > 0, `kill ${k}: search answers`);
+      } finally {
+        off();
+      }
+      for (const f of liveFiles) assert.ok(verified.has(f), `kill ${k}: ${f} holds live vectors and was not verified before the answer`);
+      if (k % 5 === 0 && liveFiles.length > 0) {
+        // ...and damage after a kill is refused, never answered: on a copy, flip bytes in one live segment
+        const copy = join(dir.path, `damaged-${k}`);
+        await cp(data, copy, { recursive: true });
+        const victim = join(copy, 'crash', 'vectors', liveFiles[Math.floor(rnd() * liveFiles.length)]);
+        const bytes = await readFile(victim);
+        bytes[Math.floor(rnd() * bytes.length)] ^= 0x10;
+        await writeFile(victim, bytes);
+        await assert.rejects(
+          search('document sentence subject', { dataDir: copy, collection: 'crash', embedder: probe, k: 5 }),
+          (e: unknown) => e instanceof CollectionCorruptError && e.message.includes(basename(victim)),
+          `kill ${k}: a damaged segment is refused`,
+        );
+        await rm(copy, { recursive: true, force: true });
+      }
     }
     // change some files so every run has work to do
     for (let j = 0; j < 15; j++) await write(Math.floor(rnd() * 120), k + 1);

@@ -122,7 +122,7 @@ function generationSource(c: Collection, note: string): IngestSource {
  * same input (the hash covers the model identity and the exact text), read from their
  * segment files. Only generations built with the same model are consulted.
  */
-class GenerationVectorCache implements ExternalVectorCache {
+export class GenerationVectorCache implements ExternalVectorCache {
   private readonly segments = new Map<Collection, Map<number, SegmentRecord>>();
   private readonly loaded = new Map<string, Float32Array>();
 
@@ -155,7 +155,7 @@ class GenerationVectorCache implements ExternalVectorCache {
       if (!data) {
         // Whole segments are read and kept: a reindex walks them in order, so each is read once.
         if (this.loaded.size >= 64) this.loaded.delete(this.loaded.keys().next().value!);
-        data = await readSegment(join(c.paths.vectors, seg.file), seg, c.name, false);
+        data = await readSegment(join(c.paths.vectors, seg.file), seg, c.name);
         this.loaded.set(key, data);
       }
       const dims = c.manifest.model.dims;

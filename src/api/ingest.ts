@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { chunkSections, resolveChunkOptions, DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP_TOKENS } from '../chunk/chunker.js';
+import { embedHash, titlePrefix } from '../embed/embed-input.js';
 import type { Embedder } from '../embed/embedder.js';
 import { describeIdentity } from '../embed/identity.js';
 import { parseModelRef } from '../embed/models/index.js';
@@ -392,7 +393,7 @@ async function ingestItems(
         continue;
       }
       const version = collection.db.nextDocVersion(doc.docId);
-      const prefix = titlePrefix(doc);
+      const prefix = titlePrefix(doc.title, doc.format);
       const reserveTokens = prefix ? Math.min(64, tok.countTokens(prefix)) : 0;
       let seq = 0;
       let sectionSeq = 0;
@@ -432,7 +433,7 @@ async function ingestItems(
               end: c.end,
               token_count: c.tokenCount,
               text_hash: sha256(c.text),
-              embed_hash: sha256(`${embeddedWith}\0${prefix}${c.text}`),
+              embed_hash: embedHash(embeddedWith, prefix + c.text),
             },
             embedText: prefix + c.text,
             bytes: at - counted,
@@ -546,12 +547,6 @@ function docPosition(doc: LoadedDocument): ((s: TextSection, charEnd: number) =>
  * with a title) is embedded with every chunk of its document: it often carries the words a
  * query uses.
  */
-function titlePrefix(doc: LoadedDocument): string {
-  const title = doc.title?.trim();
-  if (!title || (doc.format !== 'jsonl' && doc.format !== 'html' && doc.format !== 'record')) return '';
-  return `${title}\n`;
-}
-
 function sha256(s: string): string {
   return createHash('sha256').update(s).digest('hex');
 }

@@ -53,6 +53,8 @@ export interface ServerOptions {
   ingestBatchChunks?: number;
   /** Share of searches (0..1) the shadow generation also answers in the background, to compare (default 0). */
   canaryShare?: number;
+  /** How long a collection refused for damaged files stays refused before a request verifies it again (default 10 s). */
+  damagedRetryMs?: number;
 }
 
 function loggerOptions(opt: ServerOptions['logger']): FastifyServerOptions['logger'] {
@@ -87,6 +89,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     beforeWarmup: opts.beforeWarmup,
     ingestBatchChunks: opts.ingestBatchChunks,
     canaryShare: opts.canaryShare,
+    damagedRetryMs: opts.damagedRetryMs,
     log: app.log,
   });
   const background = new Set<Promise<unknown>>();

@@ -39,6 +39,9 @@ const STATUS_BY_CODE: Record<string, number> = {
   MODEL_NOT_PROVISIONED: 503,
   MODEL_INTEGRITY: 503,
   MODEL_DRIFT: 503,
+  // damaged files of one collection: that collection cannot serve until repaired, the others do
+  COLLECTION_CORRUPT: 503,
+  INDEX_FILE_CORRUPT: 503,
 };
 
 export function statusOf(e: QuarryError): number {

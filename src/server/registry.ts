@@ -46,6 +46,8 @@ export interface RegistryOptions {
   ingestBatchChunks?: number;
   /** Share of searches (0..1) also answered by a collection's shadow generation in the background, to compare (default 0). */
   canaryShare?: number;
+  /** How long a collection refused for damaged files stays refused before a request verifies it again (default 10 s). */
+  damagedRetryMs?: number;
   log?: FastifyBaseLogger;
 }
 
@@ -103,7 +105,12 @@ interface Slot {
   shadowLoading: Promise<void> | null;
   canaryInFlight: number;
   canary: { shadow: number; compared: number; failed: number; overlapSum: number; shiftSum: number; shiftCount: number } | null;
+  /** When its files failed verification (the next request after DAMAGED_RETRY_MS verifies again). */
+  failedAt?: number;
 }
+
+/** How long a collection refused for damaged files stays refused before a request checks it again. */
+const DAMAGED_RETRY_MS = 10_000;
 
 /** A search's hold on a view: release it when the answer is built. */
 export interface Lease {
@@ -237,6 +244,7 @@ export class CollectionRegistry {
       // a model that is not the collection's, or no longer reproduces its fingerprint: refused
       slot.state = isQuarryError(e) && (e.code === 'MODEL_MISMATCH' || e.code === 'MODEL_DRIFT') ? 'refused' : 'failed';
       slot.error = info;
+      if (isQuarryError(e) && (e.code === 'COLLECTION_CORRUPT' || e.code === 'INDEX_FILE_CORRUPT')) slot.failedAt = Date.now();
       this.opts.log?.error({ collection: slot.name, error: info }, 'collection cannot serve');
     }
   }
@@ -263,7 +271,11 @@ export class CollectionRegistry {
       const known = slot.view?.dir === dir ? slot.view.embedder : slot.embedderDir === dir ? slot.embedder : null;
       const embedder = known ?? (await this.checkedEmbedder(slot.name, collection));
       const generation = collection.pinHead();
-      const session = new SearchSession(LocalReader.wrap(collection), embedder, this.reranker);
+      // damage met while answering (a result's text, a row read from disk) takes the collection out of service too
+      const reader = LocalReader.wrap(collection, (e) => {
+        if (slot.view?.collection === collection) this.failIfDamaged(slot, e);
+      });
+      const session = new SearchSession(reader, embedder, this.reranker);
       await session.warm(['vector', 'bm25']);
       slot.embedder = embedder;
       slot.embedderDir = dir;
@@ -296,11 +308,29 @@ export class CollectionRegistry {
       try {
         this.install(slot, await this.openView(slot));
         await this.updateGauges(slot).catch(() => undefined);
+      } catch (e) {
+        this.failIfDamaged(slot, e);
+        throw e;
       } finally {
         slot.refreshing = null;
       }
     })();
     return slot.refreshing;
+  }
+
+  /**
+   * A new version whose files fail verification: the collection stops serving (503, /readyz
+   * lists it failed with the damaged file) rather than answer from the old view while its
+   * files on disk are known bad. Other collections are untouched.
+   */
+  private failIfDamaged(slot: Slot, e: unknown): void {
+    if (!isQuarryError(e) || e.category !== 'integrity' || e.code === 'MODEL_DRIFT' || e.code === 'MODEL_INTEGRITY') return;
+    slot.state = 'failed';
+    slot.error = errorInfo(e);
+    slot.failedAt = Date.now();
+    if (slot.view) this.retire(slot.view);
+    slot.view = null;
+    this.opts.log?.error({ collection: slot.name, error: slot.error }, 'collection cannot serve');
   }
 
   /** The slot of a collection that exists (found on disk if the server did not know it yet). */
@@ -318,6 +348,11 @@ export class CollectionRegistry {
   private async serving(name: string): Promise<Slot> {
     if (this.closed) throw new HttpError(503, 'SHUTTING_DOWN', 'the server is shutting down');
     const slot = this.existing(name);
+    if (!slot.loading && slot.state === 'failed' && slot.failedAt !== undefined && Date.now() - slot.failedAt >= (this.opts.damagedRetryMs ?? DAMAGED_RETRY_MS)) {
+      // damaged files may have been repaired or restored since (`quarry repair`): verify again, at most this often
+      slot.failedAt = undefined;
+      slot.loading = this.warm(slot).finally(() => (slot.loading = null));
+    }
     if (slot.loading) await slot.loading;
     if (slot.state !== 'ready' || !slot.view || !slot.embedder) {
       const why = slot.error ? `${slot.error.message}` : 'it is not loaded';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidInputError } from '../errors.js';
+import { CollectionCorruptError, InvalidInputError } from '../errors.js';
 import { FlatIndex } from '../index/flat-index.js';
 import { IndexFileError } from '../index/index-file.js';
 import '../index/ivf-index.js';
@@ -85,7 +85,13 @@ export async function updateCollectionIndex(c: Collection, opts: { rebuild?: boo
   let live: VectorRef[] | null = null;
 
   if (!opts.rebuild && sameSettings && !prev!.fallback && existsSync(file)) {
-    index = await loadIndex(file, { type: settings.type });
+    // a damaged saved index is derived data: the write builds it anew instead (below)
+    index = await loadIndex(file, { type: settings.type }).catch((e: unknown) => {
+      if (e instanceof IndexFileError) return null;
+      throw e;
+    });
+  }
+  if (index) {
     const { added, removed } = c.db.changesSince(prev!.generation);
     attachSource(c, index);
     index.remove(removed);
@@ -171,13 +177,26 @@ export class CollectionSearcher {
     const pinned = c.pinnedGeneration;
     // A saved index newer than the pinned version cannot be rewound: search exactly instead.
     const usable = state && !state.fallback && state.type === settings.type && (pinned === undefined || state.generation <= pinned);
-    if (settings.type !== 'flat' && usable && existsSync(file)) {
+    const ann = settings.type !== 'flat' && usable && existsSync(file);
+    // Nothing is answered from files that were not verified first: meta.sqlite's structure and
+    // every live segment's sha256 (the exact search's loadVectors hashes what it reads; the
+    // index file carries its own checksum).
+    await c.verifyForReading({ segments: !!ann });
+    if (ann) {
       // A writer replaces the file by rename; a load that straddled the swap fails its
       // checksum, and the second attempt reads the new file whole.
-      const index = await loadIndex(file, { type: settings.type }).catch((e: unknown) => {
-        if (e instanceof IndexFileError) return loadIndex(file, { type: settings.type });
-        throw e;
-      });
+      const index = await loadIndex(file, { type: settings.type })
+        .catch((e: unknown) => {
+          if (e instanceof IndexFileError) return loadIndex(file, { type: settings.type });
+          throw e;
+        })
+        .catch((e: unknown) => {
+          if (!(e instanceof IndexFileError)) throw e;
+          throw new CollectionCorruptError(c.name, `ANN index file indexes/${settings.type}.qidx is damaged: ${String(e.details.problem)}`, {
+            file,
+            remedy: `it is derived data: \`quarry repair --collection ${c.name}\` rebuilds it from the vectors`,
+          });
+        });
       attachSource(c, index);
       // Catch up with writes committed after the index was saved (a writer may be mid-run).
       const { generation, added, removed } = c.db.snapshot(() => ({ generation: pinned ?? c.db.head(), ...c.db.changesSince(state!.generation, pinned) }));
@@ -231,14 +250,14 @@ function attachSource(c: Collection, index: VectorIndex): void {
   const withSource = index as VectorIndex & { attachSource?: (s: SegmentVectorSource) => void };
   if (typeof withSource.attachSource !== 'function') return;
   const segs = new Map(c.db.segments().map((s) => [s.id, s]));
-  withSource.attachSource(new SegmentVectorSource(c.manifest.model.dims, c.db.liveVectorRefs(c.pinnedGeneration), segs, c.paths.vectors));
+  withSource.attachSource(new SegmentVectorSource(c.manifest.model.dims, c.db.liveVectorRefs(c.pinnedGeneration), segs, c.paths.vectors, c.name));
 }
 
 async function vectorsOf(c: Collection, refs: VectorRef[]): Promise<Float32Array> {
   const dims = c.manifest.model.dims;
   const out = new Float32Array(refs.length * dims);
   const segs = new Map(c.db.segments().map((s) => [s.id, s]));
-  await c.gatherVectors(refs, segs, false, (i, v) => out.set(v, i * dims));
+  await c.gatherVectors(refs, segs, (i, v) => out.set(v, i * dims));
   return out;
 }
 

@@ -7,6 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { CollectionCorruptError } from '../errors.js';
 import { IndexFileError, readIndexFile, writeIndexFile } from '../index/index-file.js';
 import { analyze, ANALYZER_VERSION } from '../lexical/analyzer.js';
 import { Bm25Index } from '../lexical/bm25-index.js';
@@ -49,10 +50,18 @@ async function loadSaved(c: Collection, state: LexicalState | null): Promise<Bm2
   // A writer replaces the file by rename; a read that straddled the swap fails its checksum
   // and the second one reads the new file whole.
   const read = () => readIndexFile(file, 'bm25');
-  const { payload } = await read().catch((e: unknown) => {
-    if (e instanceof IndexFileError) return read();
-    throw e;
-  });
+  const { payload } = await read()
+    .catch((e: unknown) => {
+      if (e instanceof IndexFileError) return read();
+      throw e;
+    })
+    .catch((e: unknown) => {
+      if (!(e instanceof IndexFileError)) throw e;
+      throw new CollectionCorruptError(c.name, `BM25 index file indexes/bm25.qlex is damaged: ${String(e.details.problem)}`, {
+        file,
+        remedy: `it is derived data: \`quarry repair --collection ${c.name}\` rebuilds it from the stored text`,
+      });
+    });
   return Bm25Index.deserialize(payload);
 }
 

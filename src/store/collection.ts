@@ -5,8 +5,8 @@ import { CollectionCorruptError, CollectionExistsError, CollectionNotFoundError,
 import { fsyncDir } from './atomic-file.js';
 import { generationDirName, liveDirName, readDeploymentFile, deploymentFile } from './deployment.js';
 import { readManifest, writeManifest, type CollectionManifest } from './manifest.js';
-import { MetadataDb, type DocTextRow, type DocumentRow, type GenerationRow, type NewChunkRow, type VectorRef } from './metadata-db.js';
-import { readSegment, writeSegment, type SegmentRecord } from './vector-segments.js';
+import { MetadataDb, SOURCE_OF_TRUTH_REMEDY, type DocTextRow, type DocumentRow, type GenerationRow, type NewChunkRow, type VectorRef } from './metadata-db.js';
+import { isUnitRow, readSegment, verifySegment, writeSegment, type SegmentRecord, type VerifiedSegments } from './vector-segments.js';
 import { WriterLock } from './writer-lock.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -86,6 +86,8 @@ export class Collection {
   private lock: WriterLock | null = null;
   /** A read-only handle pinned to one sealed version (see pinHead). */
   private pinned: number | undefined;
+  /** Segment files this handle verified (vector-segments.ts): each is hashed once per handle. */
+  private readonly verified: VerifiedSegments = new Map();
 
   private constructor(
     readonly name: string,
@@ -160,9 +162,10 @@ export class Collection {
     try {
       let db: MetadataDb;
       try {
-        db = new MetadataDb(paths.db, mode === 'read');
+        db = new MetadataDb(paths.db, mode === 'read', name);
       } catch (e) {
-        throw new CollectionCorruptError(name, `cannot open ${paths.db}: ${(e as Error).message}`, { file: paths.db });
+        if (e instanceof CollectionCorruptError) throw e;
+        throw new CollectionCorruptError(name, `cannot open meta.sqlite: ${(e as Error).message}`, { file: paths.db, remedy: SOURCE_OF_TRUTH_REMEDY });
       }
       const c = new Collection(name, paths, manifest, db, mode === 'write');
       c.lock = lock;
@@ -302,16 +305,16 @@ export class Collection {
   }
 
   /** Every live vector, read in one snapshot; retried once if a compaction retired a segment meanwhile. */
-  async loadVectors(verifyHashes = false): Promise<LiveVectors> {
+  async loadVectors(): Promise<LiveVectors> {
     try {
-      return await this.readVectors(verifyHashes);
+      return await this.readVectors();
     } catch (e) {
       if (!(e instanceof CollectionCorruptError) || !/missing/.test(e.message)) throw e;
-      return this.readVectors(verifyHashes);
+      return this.readVectors();
     }
   }
 
-  private async readVectors(verifyHashes: boolean): Promise<LiveVectors> {
+  private async readVectors(): Promise<LiveVectors> {
     const dims = this.manifest.model.dims;
     const { generation, refs, segs } = this.db.snapshot(() => ({
       generation: this.pinned ?? this.db.head(),
@@ -320,18 +323,43 @@ export class Collection {
     }));
     const matrix = new Float32Array(refs.length * dims);
     const ids = new Float64Array(refs.length);
-    await this.gatherVectors(refs, segs, verifyHashes, (i, v) => matrix.set(v, i * dims));
+    await this.gatherVectors(refs, segs, (i, v) => matrix.set(v, i * dims));
     refs.forEach((r, i) => (ids[i] = r.id));
     return { generation, matrix, ids };
   }
 
-  /** Calls `sink(i, vector)` for each ref, reading each needed segment once. */
-  async gatherVectors(
-    refs: VectorRef[],
-    segs: Map<number, SegmentRecord>,
-    verifyHashes: boolean,
-    sink: (i: number, v: Float32Array) => void,
-  ): Promise<void> {
+  /**
+   * Before a reader answers anything: SQLite's quick_check of meta.sqlite (structure, not
+   * content: the chunk text a result shows is checked against its hash when read), and, with
+   * `segments`, the sha256 of every segment the version's live vectors are in, streamed (a
+   * reader that loads every vector anyway, the exact one, gets the same check from
+   * loadVectors without reading the files twice). Throws CollectionCorruptError naming the
+   * file; each segment is hashed once per handle (a reload after a write opens a new handle
+   * and verifies again).
+   */
+  async verifyForReading(opts: { segments: boolean }): Promise<void> {
+    this.db.quickCheck(this.name);
+    if (!opts.segments) return;
+    const { refs, segs } = this.db.snapshot(() => ({ refs: this.db.liveVectorRefs(this.pinned), segs: this.db.segments() }));
+    const used = new Set(refs.map((r) => r.segment));
+    for (const seg of segs) {
+      if (!used.has(seg.id)) continue;
+      try {
+        await verifySegment(join(this.paths.vectors, seg.file), seg, this.name, this.verified);
+      } catch (e) {
+        // a compaction may retire a segment under a reader that is not pinned: only a segment still recorded is damage
+        if (e instanceof CollectionCorruptError && /missing/.test(e.message) && !this.db.segments().some((s) => s.id === seg.id)) continue;
+        throw e;
+      }
+    }
+  }
+
+  /**
+   * Calls `sink(i, vector)` for each ref, reading each needed segment once; every segment is
+   * verified against its sha256 (once per handle) and every row handed out must be a finite
+   * unit vector, so a damaged or NaN row fails loudly instead of ranking wrongly or vanishing.
+   */
+  async gatherVectors(refs: VectorRef[], segs: Map<number, SegmentRecord>, sink: (i: number, v: Float32Array) => void): Promise<void> {
     const dims = this.manifest.model.dims;
     const bySeg = new Map<number, number[]>();
     refs.forEach((r, i) => {
@@ -342,11 +370,18 @@ export class Collection {
     for (const [segId, idxs] of bySeg) {
       const seg = segs.get(segId);
       if (!seg) throw new CollectionCorruptError(this.name, `chunk rows point at vector segment ${segId}, which is not recorded (missing)`);
-      const data = await readSegment(join(this.paths.vectors, seg.file), seg, this.name, verifyHashes);
+      const path = join(this.paths.vectors, seg.file);
+      const data = await readSegment(path, seg, this.name, this.verified);
       for (const i of idxs) {
         const row = refs[i].row;
         if (row < 0 || row >= seg.count) {
-          throw new CollectionCorruptError(this.name, `chunk ${refs[i].id} points at row ${row} of ${seg.file}, which has ${seg.count}`);
+          throw new CollectionCorruptError(this.name, `chunk ${refs[i].id} points at row ${row} of ${seg.file}, which has ${seg.count}`, { file: path });
+        }
+        if (!isUnitRow(data, row, dims)) {
+          throw new CollectionCorruptError(this.name, `row ${row} of vector segment ${seg.file} (chunk ${refs[i].id}) is not a finite unit vector`, {
+            file: path,
+            remedy: `re-derive it with \`quarry repair --collection ${this.name}\``,
+          });
         }
         sink(i, data.subarray(row * dims, (row + 1) * dims));
       }

@@ -41,7 +41,7 @@ export async function compact(c: Collection): Promise<CompactionReport> {
       const rows = usedBySeg.get(seg.id) ?? [];
       dropped += seg.count - rows.length;
       if (rows.length === 0) continue;
-      const data = await readSegment(join(c.paths.vectors, seg.file), seg, c.name, true);
+      const data = await readSegment(join(c.paths.vectors, seg.file), seg, c.name);
       for (const row of rows) {
         moves.push({ segment: seg.id, row, to: vectors.length });
         vectors.push(data.slice(row * dims, (row + 1) * dims));

@@ -1,6 +1,27 @@
 import { SqliteDb } from './sqlite.js';
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { CollectionCorruptError } from '../errors.js';
 import type { SegmentRecord } from './vector-segments.js';
+
+/** What to do about a damaged meta.sqlite: it holds the text and lineage nothing else can rebuild. */
+export const SOURCE_OF_TRUTH_REMEDY =
+  'meta.sqlite is the source of truth (text, metadata, versions) and cannot be rebuilt from the other files: restore the collection folder from a backup, or index the sources again into a new collection';
+
+/** SQLite's result codes for a file whose pages are not a valid database. */
+function isCorruption(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB');
+}
+
+/** Every corruption error (SQLITE_CORRUPT, SQLITE_NOTADB) as CollectionCorruptError naming meta.sqlite. */
+function corruptionAsDamage(path: string, collection: string): (e: Error & { code?: string }) => unknown {
+  // a damaged page met by any query, anywhere (a search, check, a write), reads as damage
+  // (exit 5, HTTP 503), never as a bug
+  return (e) =>
+    isCorruption(e)
+      ? new CollectionCorruptError(collection, `meta.sqlite is damaged (SQLite: ${e.message})`, { file: path, remedy: SOURCE_OF_TRUTH_REMEDY })
+      : e;
+}
 
 /**
  * Chunk text, metadata, lineage and versions in SQLite (through store/sqlite.ts): real transactions
@@ -166,7 +187,12 @@ const LIVE_AT = 'l.from_gen <= @gen AND (l.to_gen IS NULL OR l.to_gen > @gen)';
 export class MetadataDb {
   readonly db: SqliteDb;
 
-  constructor(path: string, readonly: boolean) {
+  constructor(
+    readonly path: string,
+    readonly: boolean,
+    /** The collection it belongs to, named by the errors it raises. */
+    readonly collection = 'unknown',
+  ) {
     // SQLite opens lazily; check the file's header now so a file that is not a database fails
     // here, at open (without a query, which would make a reader create -wal/-shm files).
     if (existsSync(path)) {
@@ -179,7 +205,7 @@ export class MetadataDb {
       }
       if (statSync(path).size > 0 && head.toString('latin1') !== 'SQLite format 3\0') throw new Error('file is not a database');
     }
-    this.db = new SqliteDb(path, { readonly });
+    this.db = new SqliteDb(path, { readonly, mapError: corruptionAsDamage(path, collection) });
     if (!readonly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
@@ -190,6 +216,20 @@ export class MetadataDb {
 
   close(): void {
     this.db.close();
+  }
+
+  /**
+   * SQLite's quick_check: every page's structure (not index-to-table agreement, which
+   * integrity_check adds), O(size of the file). Throws CollectionCorruptError on a finding.
+   */
+  quickCheck(collection = this.collection): void {
+    const rows = this.db.pragma('quick_check') as Array<{ quick_check: string }>;
+    if (rows.length !== 1 || rows[0].quick_check !== 'ok') {
+      throw new CollectionCorruptError(collection, `meta.sqlite fails SQLite's quick_check: ${rows.map((r) => r.quick_check).slice(0, 3).join('; ')}`, {
+        file: this.path,
+        remedy: SOURCE_OF_TRUTH_REMEDY,
+      });
+    }
   }
 
   transaction<T>(fn: () => T): T {

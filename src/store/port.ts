@@ -127,6 +127,7 @@ export interface NewChunk {
   start: number;
   end: number;
   tokenCount: number;
+  /** sha256 of `text` (hex); the local store records its own, which its readers check results against. */
   textHash: string;
   /** Hash of what the model read (model, prefix, text): the embedding cache's key. */
   embedHash: string;

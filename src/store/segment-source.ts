@@ -1,7 +1,8 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { VectorSource } from '../index/vector-index.js';
-import type { SegmentRecord } from './vector-segments.js';
+import { CollectionCorruptError } from '../errors.js';
+import { UNIT_TOLERANCE, type SegmentRecord } from './vector-segments.js';
 import type { VectorRef } from './metadata-db.js';
 
 /**
@@ -19,6 +20,7 @@ export class SegmentVectorSource implements VectorSource {
     refs: VectorRef[],
     private readonly segments: Map<number, SegmentRecord>,
     private readonly dir: string,
+    private readonly collection = 'unknown',
   ) {
     for (const r of refs) this.where.set(r.id, r);
     this.row = Buffer.alloc(dims * 4);
@@ -33,8 +35,22 @@ export class SegmentVectorSource implements VectorSource {
     for (let i = 0; i < ids.length; i++) {
       const ref = this.where.get(ids[i]);
       if (!ref) throw new Error(`no stored vector for chunk ${ids[i]}`);
-      readSync(this.fd(ref.segment), this.row, 0, dims * 4, ref.row * dims * 4);
-      for (let j = 0; j < dims; j++) out[i * dims + j] = this.row.readFloatLE(j * 4);
+      const got = readSync(this.fd(ref.segment), this.row, 0, dims * 4, ref.row * dims * 4);
+      let norm = 0;
+      for (let j = 0; j < dims; j++) {
+        const x = this.row.readFloatLE(j * 4);
+        out[i * dims + j] = x;
+        norm += x * x;
+      }
+      // The segment was verified when the reader loaded; a row read later is checked again,
+      // cheaply, so a file damaged since cannot re-rank results with garbage.
+      if (got !== dims * 4 || !Number.isFinite(norm) || Math.abs(norm - 1) > UNIT_TOLERANCE) {
+        const file = this.segments.get(ref.segment)?.file ?? `segment ${ref.segment}`;
+        throw new CollectionCorruptError(this.collection, `row ${ref.row} of vector segment ${file} (chunk ${ids[i]}) is not a finite unit vector`, {
+          file: join(this.dir, file),
+          remedy: `re-derive it with \`quarry repair --collection ${this.collection}\``,
+        });
+      }
     }
   }
 

@@ -10,8 +10,7 @@
  * better-sqlite3 compiling, 41 s without (empty HOME; the rest of the wall time is downloads).
  * When Node 22 is the floor, `node:sqlite` drops in for it unchanged.
  *
- * Through the package's own `enhance()` (better-sqlite3's `transaction`, nested as savepoints, and
- * `pragma`). Written here: rows as plain objects (node:sqlite gives null-prototype objects, which
+ * Through the package's own `enhance()` (better-sqlite3's `transaction`, nested as savepoints). Written here: rows as plain objects (node:sqlite gives null-prototype objects, which
  * compare unequal to object literals), typed statements, and errors whose `code` is SQLite's own
  * name for the failure ('SQLITE_FULL', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_BUSY'...), as
  * the callers test it, instead of node:sqlite's generic 'ERR_SQLITE_ERROR'.
@@ -27,59 +26,83 @@ export interface RunResult {
   lastInsertRowid: number;
 }
 
-/** Runs `fn`; a SQLite error leaves with `code` set to SQLite's name for it (see above). */
-function sql<T>(fn: () => T): T {
+/** Turns a SQLite error (its `code` already SQLite's name) into what the caller wants thrown. */
+export type SqliteErrorMapper = (e: Error & { code?: string }) => unknown;
+
+/** SQLite's fixed messages (sqlite3_errstr) for the failures callers act on, where an error lost its code. */
+const CODE_BY_MESSAGE: ReadonlyArray<[RegExp, string]> = [
+  [/database disk image is malformed/, 'SQLITE_CORRUPT'],
+  [/file is not a database/, 'SQLITE_NOTADB'],
+  [/database or disk is full/, 'SQLITE_FULL'],
+  [/database is locked/, 'SQLITE_BUSY'],
+  [/attempt to write a readonly database/, 'SQLITE_READONLY'],
+];
+
+/** Runs `fn`; a SQLite error leaves with `code` set to SQLite's name for it (see above), through `map`. */
+function sql<T>(fn: () => T, map?: SqliteErrorMapper): T {
   try {
     return fn();
   } catch (e) {
-    const err = e as { code?: string; sqliteCodeName?: string };
+    const err = e as Error & { code?: string; sqliteCodeName?: string };
     if (typeof err?.sqliteCodeName === 'string' && err.sqliteCodeName.startsWith('SQLITE_')) err.code = err.sqliteCodeName;
-    throw e;
+    else if (err?.code === 'ERR_SQLITE_ERROR') err.code = CODE_BY_MESSAGE.find(([re]) => re.test(err.message))?.[1] ?? err.code;
+    throw map ? map(err) : e;
   }
 }
 
 /** A prepared statement; `R` is the row type its queries return. */
 export class Statement<R = unknown> {
-  constructor(private readonly stmt: StatementSyncInstance) {}
+  constructor(
+    private readonly stmt: StatementSyncInstance,
+    private readonly map?: SqliteErrorMapper,
+  ) {}
 
   get(...params: SqlParams): R | undefined {
-    const row = sql(() => this.stmt.get(...(params as never[]))) as object | undefined;
+    const row = sql(() => this.stmt.get(...(params as never[])), this.map) as object | undefined;
     return row === undefined ? undefined : ({ ...row } as R);
   }
 
   all(...params: SqlParams): R[] {
-    return (sql(() => this.stmt.all(...(params as never[]))) as object[]).map((row) => ({ ...row }) as R);
+    return (sql(() => this.stmt.all(...(params as never[])), this.map) as object[]).map((row) => ({ ...row }) as R);
   }
 
   /** Integers come back as numbers (readBigInts is off), so row ids fit a number. */
   run(...params: SqlParams): RunResult {
-    const r = sql(() => this.stmt.run(...(params as never[])));
+    const r = sql(() => this.stmt.run(...(params as never[])), this.map);
     return { changes: Number(r.changes), lastInsertRowid: Number(r.lastInsertRowid) };
   }
 }
 
 export class SqliteDb {
   private readonly db;
+  private readonly map?: SqliteErrorMapper;
 
-  /** `readonly` also requires the file to exist (SQLite would otherwise create an empty one). */
+  /**
+   * `readonly` also requires the file to exist (SQLite would otherwise create an empty one);
+   * `mapError` sees every SQLite error of this connection and its statements (e.g. to report
+   * corruption as damage rather than as a bug).
+   */
   constructor(
     readonly path: string,
-    opts: { readonly?: boolean } = {},
+    opts: { readonly?: boolean; mapError?: SqliteErrorMapper } = {},
   ) {
-    this.db = sql(() => enhance(new DatabaseSync(path, { readOnly: opts.readonly ?? false })));
+    this.map = opts.mapError;
+    this.db = sql(() => enhance(new DatabaseSync(path, { readOnly: opts.readonly ?? false })), this.map);
   }
 
   prepare<R = unknown>(text: string): Statement<R> {
-    return new Statement<R>(sql(() => this.db.prepare(text)));
+    return new Statement<R>(sql(() => this.db.prepare(text), this.map), this.map);
   }
 
   exec(text: string): void {
-    sql(() => this.db.exec(text));
+    sql(() => this.db.exec(text), this.map);
   }
 
   /** `PRAGMA source`: its rows, or with `simple` the first column of the first row. */
   pragma(source: string, opts?: { simple: true }): unknown {
-    return sql(() => this.db.pragma(source, opts));
+    // through this wrapper's statements, so its errors keep their code (enhance's pragma drops it)
+    const rows = this.prepare<Record<string, unknown>>(`PRAGMA ${source}`).all();
+    return opts?.simple ? (rows[0] === undefined ? undefined : Object.values(rows[0])[0]) : rows;
   }
 
   /**
@@ -88,7 +111,7 @@ export class SqliteDb {
    * throw. Read-only handles use it for a consistent snapshot.
    */
   transaction<T>(fn: () => T): T {
-    return sql(() => this.db.transaction(fn)());
+    return sql(() => this.db.transaction(fn)(), this.map);
   }
 
   close(): void {

@@ -2,6 +2,7 @@
  * The local store's reader: one collection folder pinned to one version, searched through
  * its saved ANN and BM25 indexes (caught up with later writes) and its SQLite rows.
  */
+import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CollectionCorruptError } from '../../errors.js';
@@ -13,7 +14,7 @@ import { Collection } from '../collection.js';
 import { CollectionSearcher } from '../collection-index.js';
 import { openLexicalIndex } from '../collection-lexical.js';
 import type { CollectionManifest } from '../manifest.js';
-import type { HydratedChunk } from '../metadata-db.js';
+import { SOURCE_OF_TRUTH_REMEDY, type HydratedChunk } from '../metadata-db.js';
 import type { ChunkRecord, CollectionReader, LexicalSearchOptions, PreparedFilter, Tier2Store, VectorSearchOptions } from '../port.js';
 import { Tier2Cache } from '../tier2-cache.js';
 import { WriterLock } from '../writer-lock.js';
@@ -66,8 +67,22 @@ export class LocalReader implements CollectionReader {
    * reading what that handle reads (its pinned version, or the live set); close() then
    * releases only what the reader opened itself.
    */
-  static wrap(c: Collection): LocalReader {
-    return new LocalReader(c, c.pinnedGeneration ?? c.db.head(), false);
+  static wrap(c: Collection, onDamage?: (e: CollectionCorruptError) => void): LocalReader {
+    const r = new LocalReader(c, c.pinnedGeneration ?? c.db.head(), false);
+    r.onDamage = onDamage;
+    return r;
+  }
+
+  /** Told of damage found while answering (a server takes the collection out of service). */
+  private onDamage: ((e: CollectionCorruptError) => void) | undefined;
+
+  private async watched<T>(work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (e) {
+      if (e instanceof CollectionCorruptError) this.onDamage?.(e);
+      throw e;
+    }
   }
 
   /** Opens the live generation (or `generation`) pinned to its newest version, or to `version`. */
@@ -117,15 +132,25 @@ export class LocalReader implements CollectionReader {
     return f.ids;
   }
 
-  async searchVectors(query: Float32Array, k: number, opts: VectorSearchOptions = {}): Promise<VectorHit[]> {
+  searchVectors(query: Float32Array, k: number, opts: VectorSearchOptions = {}): Promise<VectorHit[]> {
+    return this.watched(this.vectorSearch(query, k, opts));
+  }
+
+  private async vectorSearch(query: Float32Array, k: number, opts: VectorSearchOptions): Promise<VectorHit[]> {
     const searcher = await this.searcher();
     if (!opts.filter) return searcher.search(query, k, opts.params as SearchParams | undefined);
     return searcher.searchWithin(query, k, await this.filterChunks(opts.filter), opts.params);
   }
 
-  async similarities(query: Float32Array, ids: readonly number[]): Promise<Map<number, number>> {
+  similarities(query: Float32Array, ids: readonly number[]): Promise<Map<number, number>> {
+    return this.watched(this.cosines(query, ids));
+  }
+
+  private async cosines(query: Float32Array, ids: readonly number[]): Promise<Map<number, number>> {
     const out = new Map<number, number>();
     if (ids.length === 0) return out;
+    // the searcher's load verified every live segment's sha256: the rows read here are those bytes
+    await this.searcher();
     const c = this.collection;
     const dims = c.manifest.model.dims;
     const refs = c.db.snapshot(() => c.db.vectorRefsOf([...ids]));
@@ -144,6 +169,8 @@ export class LocalReader implements CollectionReader {
           const { bytesRead } = await fh.read(buf, 0, buf.length, r.row * buf.length);
           if (bytesRead !== buf.length) throw new CollectionCorruptError(c.name, `chunk ${r.id} points at row ${r.row} of ${seg.file}, past its end`);
           for (let j = 0; j < dims; j++) row[j] = buf.readFloatLE(j * 4);
+          const norm = Math.sqrt(dot(row, 0, row, 0, dims));
+          if (!(Math.abs(norm - 1) < 1e-3)) throw new CollectionCorruptError(c.name, `chunk ${r.id}'s vector (row ${r.row} of ${seg.file}) is not a finite unit vector (norm ${norm})`, { file: join(c.paths.vectors, seg.file) });
           out.set(r.id, dot(query, 0, row, 0, dims));
         }
       } finally {
@@ -153,7 +180,11 @@ export class LocalReader implements CollectionReader {
     return out;
   }
 
-  async searchLexical(terms: string[], k: number, opts: LexicalSearchOptions = {}): Promise<VectorHit[]> {
+  searchLexical(terms: string[], k: number, opts: LexicalSearchOptions = {}): Promise<VectorHit[]> {
+    return this.watched(this.lexicalSearch(terms, k, opts));
+  }
+
+  private async lexicalSearch(terms: string[], k: number, opts: LexicalSearchOptions): Promise<VectorHit[]> {
     const index = await this.bm25();
     const allowed = opts.filter ? new Set(await this.filterChunks(opts.filter)) : undefined;
     return index.search(terms, k, opts.bm25 as Bm25Params | undefined, allowed);
@@ -163,8 +194,23 @@ export class LocalReader implements CollectionReader {
     return (await this.bm25()).docsWithTerm(term);
   }
 
-  async chunks(ids: readonly number[]): Promise<ChunkRecord[]> {
-    return this.collection.db.chunksWithDocuments([...ids]).map(chunkRecordOf);
+  chunks(ids: readonly number[]): Promise<ChunkRecord[]> {
+    return this.watched(this.hydrate(ids));
+  }
+
+  private async hydrate(ids: readonly number[]): Promise<ChunkRecord[]> {
+    const rows = this.collection.db.chunksWithDocuments([...ids]);
+    // The text a result shows is checked against the hash recorded when it was written: a
+    // few kilobytes per query, so a flipped byte in meta.sqlite is refused, never shown.
+    for (const r of rows) {
+      if (createHash('sha256').update(r.text).digest('hex') !== r.text_hash) {
+        throw new CollectionCorruptError(this.name, `meta.sqlite: the text of chunk ${r.id} (document ${r.doc_id}) does not match its recorded sha256`, {
+          file: this.collection.paths.db,
+          remedy: SOURCE_OF_TRUTH_REMEDY,
+        });
+      }
+    }
+    return rows.map(chunkRecordOf);
   }
 
   async warm(what: { vector: boolean; lexical: boolean }): Promise<void> {

@@ -3,6 +3,7 @@
  * operation one version in SQLite, vectors appended as sealed segment files, the ANN and BM25
  * indexes brought in step when a version commits.
  */
+import { createHash } from 'node:crypto';
 import { dropOldGenerations, rollbackTo } from '../generations.js';
 import { Collection } from '../collection.js';
 import { updateSearchIndexes } from '../collection-index.js';
@@ -78,7 +79,7 @@ export class LocalWriter implements CollectionWriter {
     }
     const out = new Map<string, Float32Array>();
     const segs = new Map(c.db.segments().map((s) => [s.id, s]));
-    await c.gatherVectors(refs, segs, false, (i, v) => out.set(hashes[i], Float32Array.from(v)));
+    await c.gatherVectors(refs, segs, (i, v) => out.set(hashes[i], Float32Array.from(v)));
     return out;
   }
 
@@ -105,7 +106,8 @@ export class LocalWriter implements CollectionWriter {
               start: ch.start,
               end: ch.end,
               token_count: ch.tokenCount,
-              text_hash: ch.textHash,
+              // what readers check the text against: computed here, never taken on trust
+              text_hash: createHash('sha256').update(ch.text).digest('hex'),
               embed_hash: ch.embedHash,
             })),
             vectors: batch.chunks.map((ch, i) => (reuse[i] ? null : ch.vector)),
