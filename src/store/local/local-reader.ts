@@ -3,7 +3,7 @@
  * its saved ANN and BM25 indexes (caught up with later writes) and its SQLite rows.
  */
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { CollectionCorruptError } from '../../errors.js';
 import { dot } from '../../index/dot.js';
@@ -155,7 +155,9 @@ export class LocalReader implements CollectionReader {
     const dims = c.manifest.model.dims;
     const refs = c.db.snapshot(() => c.db.vectorRefsOf([...ids]));
     const segs = new Map(c.db.segments().map((s) => [s.id, s]));
-    // positioned reads of just these rows (a query's few hundred candidates at most), not whole segment files
+    // positioned reads of just these rows (a query's few hundred candidates at most, from the
+    // page cache), not whole segment files; synchronous, as the IVF-PQ refine step reads them,
+    // because a thread-pool round trip per row costs more than the read
     const bySeg = new Map<number, typeof refs>();
     for (const r of refs) bySeg.set(r.segment, [...(bySeg.get(r.segment) ?? []), r]);
     const buf = Buffer.alloc(dims * 4);
@@ -163,18 +165,19 @@ export class LocalReader implements CollectionReader {
     for (const [segId, list] of bySeg) {
       const seg = segs.get(segId);
       if (!seg) throw new CollectionCorruptError(c.name, `chunk rows point at vector segment ${segId}, which is not recorded (missing)`);
-      const fh = await open(join(c.paths.vectors, seg.file), 'r');
+      const fd = openSync(join(c.paths.vectors, seg.file), 'r');
       try {
         for (const r of list) {
-          const { bytesRead } = await fh.read(buf, 0, buf.length, r.row * buf.length);
-          if (bytesRead !== buf.length) throw new CollectionCorruptError(c.name, `chunk ${r.id} points at row ${r.row} of ${seg.file}, past its end`);
+          if (readSync(fd, buf, 0, buf.length, r.row * buf.length) !== buf.length) {
+            throw new CollectionCorruptError(c.name, `chunk ${r.id} points at row ${r.row} of ${seg.file}, past its end`);
+          }
           for (let j = 0; j < dims; j++) row[j] = buf.readFloatLE(j * 4);
           const norm = Math.sqrt(dot(row, 0, row, 0, dims));
           if (!(Math.abs(norm - 1) < 1e-3)) throw new CollectionCorruptError(c.name, `chunk ${r.id}'s vector (row ${r.row} of ${seg.file}) is not a finite unit vector (norm ${norm})`, { file: join(c.paths.vectors, seg.file) });
           out.set(r.id, dot(query, 0, row, 0, dims));
         }
       } finally {
-        await fh.close();
+        closeSync(fd);
       }
     }
     return out;
