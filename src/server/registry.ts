@@ -47,6 +47,8 @@ export interface RegistryOptions {
   /** Share of searches (0..1) also answered by a collection's shadow generation in the background, to compare (default 0). */
   canaryShare?: number;
   log?: FastifyBaseLogger;
+  /** Takes the server's paths out of an error a client will read (see redact.ts). */
+  redact?: (message: string) => string;
 }
 
 /** One version of a collection as searches see it. */
@@ -236,7 +238,8 @@ export class CollectionRegistry {
       const info = errorInfo(e);
       // a model that is not the collection's, or no longer reproduces its fingerprint: refused
       slot.state = isQuarryError(e) && (e.code === 'MODEL_MISMATCH' || e.code === 'MODEL_DRIFT') ? 'refused' : 'failed';
-      slot.error = info;
+      // clients read it (status, 503s): the server's paths out; the log keeps them
+      slot.error = { code: info.code, message: this.opts.redact ? this.opts.redact(info.message) : info.message };
       this.opts.log?.error({ collection: slot.name, error: info }, 'collection cannot serve');
     }
   }

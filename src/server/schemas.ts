@@ -318,7 +318,7 @@ export const sessionResponse = {
   description: 'the key that made the request (never its secret): what it may do and where',
   properties: {
     keyId: { type: 'string' },
-    scope: { type: 'string', enum: ['read', 'write', 'admin'] },
+    scope: { type: 'string', enum: ['read', 'write', 'admin', 'metrics'] },
     collections: { type: 'array', items: { type: 'string' }, description: 'collection names, or ["*"] for all' },
     label: { type: 'string' },
     createdAt: { type: 'string' },
