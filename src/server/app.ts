@@ -15,6 +15,7 @@ import { sendError, errorBody } from './http-errors.js';
 import { KeyStore, keysFileOf } from './keys.js';
 import type { ServerContext } from './context.js';
 import { genReqId, REDACT_PATHS, RequestLogController } from './log.js';
+import { installJsonParser } from './json-body.js';
 import { PathRedactor } from './redact.js';
 import { CollectionRegistry } from './registry.js';
 import { LIMITS } from './schemas.js';
@@ -164,6 +165,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
 
   app.setErrorHandler((err, request, reply) => sendError(err, request, reply, redact));
+  installJsonParser(app, LIMITS.jsonDepth);
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send(errorBody('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0].slice(0, 200)}`));
   });

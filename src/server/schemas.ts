@@ -23,6 +23,8 @@ export const LIMITS = {
   titleChars: 2000,
   metadataFields: 64,
   queryChars: 2048,
+  /** Levels of objects and arrays in any JSON body (metadata: MAX_METADATA_DEPTH, filters: MAX_FILTER_DEPTH). */
+  jsonDepth: 64,
   k: 1000,
   offset: 10_000,
 } as const;
