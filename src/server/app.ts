@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import type { Embedder } from '../embed/embedder.js';
 import { recordHttpRequest } from '../observe/metrics.js';
 import type { Reranker } from '../retrieve/rerank.js';
+import { Admission, defaultAdmissionLimits, type AdmissionLimits } from './admission.js';
 import { authenticate, type RouteAuth } from './auth.js';
 import { sendError, errorBody } from './http-errors.js';
 import { KeyStore, keysFileOf } from './keys.js';
@@ -72,6 +73,8 @@ export interface ServerOptions {
   ingestBatchChunks?: number;
   /** Share of searches (0..1) the shadow generation also answers in the background, to compare (default 0). */
   canaryShare?: number;
+  /** Searches at once and waiting, past which a search answers 429 (default: defaultAdmissionLimits, from the cores). */
+  admission?: Partial<AdmissionLimits>;
 }
 
 function loggerOptions(opt: ServerOptions['logger']): FastifyServerOptions['logger'] {
@@ -129,6 +132,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     datasetsRoot: opts.datasetsRoot ? resolve(opts.datasetsRoot) : undefined,
     ingestBatchChunks: opts.ingestBatchChunks,
     jobs: new EvaluationJobs(redact),
+    admission: new Admission({ ...defaultAdmissionLimits(), ...opts.admission }),
     redact,
     loadEmbedder: opts.loadEmbedder,
     track: (work) => {

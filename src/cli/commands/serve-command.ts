@@ -11,6 +11,8 @@ interface ServeFlags {
   keys?: string;
   datasets?: string;
   canary: number;
+  maxSearches?: number;
+  maxQueued?: number;
   logLevel: string;
 }
 
@@ -38,6 +40,8 @@ export function registerServe(program: Command): void {
     .option('--keys <file>', 'API keys file (default <data>/keys.json)')
     .option('--datasets <dir>', 'folder under which evaluation runs may name BEIR datasets (evaluations are refused without it)')
     .option('--canary <share>', 'share of searches (0-1) that a shadow generation also answers in the background, compared in /metrics (default 0)', floatArg(0, 1), 0)
+    .option('--max-searches <n>', 'searches that run at once (default $QUARRY_MAX_SEARCHES or the number of cores)', intArg(1, 10_000))
+    .option('--max-queued <n>', 'searches that may wait for a turn; past it a search answers 429 with Retry-After (default $QUARRY_MAX_QUEUED_SEARCHES or --max-searches)', intArg(0, 1_000_000))
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
     .action(async (o: ServeFlags) => {
       await initTracing();
@@ -47,6 +51,10 @@ export function registerServe(program: Command): void {
         keysFile: o.keys,
         datasetsRoot: o.datasets,
         canaryShare: o.canary,
+        admission: {
+          ...(o.maxSearches !== undefined ? { concurrency: o.maxSearches, ...(o.maxQueued === undefined && !process.env.QUARRY_MAX_QUEUED_SEARCHES ? { queue: o.maxSearches } : {}) } : {}),
+          ...(o.maxQueued !== undefined ? { queue: o.maxQueued } : {}),
+        },
         logger: { level: o.logLevel },
       });
       const stop = shutdownSignal();
