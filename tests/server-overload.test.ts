@@ -91,8 +91,33 @@ test('past the bound a search answers 429 with Retry-After at once; the queued o
 
 test('the bounds default to the cores and can be set by environment', () => {
   const cores = availableParallelism();
-  assert.deepEqual(defaultAdmissionLimits({}), { concurrency: cores, queue: cores });
+  assert.deepEqual(defaultAdmissionLimits({}), { concurrency: cores, queue: 8 * cores });
   assert.deepEqual(defaultAdmissionLimits({ QUARRY_MAX_SEARCHES: '3', QUARRY_MAX_QUEUED_SEARCHES: '0' }), { concurrency: 3, queue: 0 });
+  assert.deepEqual(defaultAdmissionLimits({ QUARRY_MAX_SEARCHES: '3', QUARRY_QUEUE_TARGET_MS: '25' }), { concurrency: 3, queue: 24, targetWaitMs: 25 });
   assert.throws(() => defaultAdmissionLimits({ QUARRY_MAX_SEARCHES: '0' }), /QUARRY_MAX_SEARCHES/);
   assert.throws(() => defaultAdmissionLimits({ QUARRY_MAX_QUEUED_SEARCHES: 'many' }), /QUARRY_MAX_QUEUED_SEARCHES/);
+});
+
+test('a burst is queued whole; once the head of the queue has waited past the target, arrivals are shed though there is room', async () => {
+  const standing = await hashServer(dir.path, gated, { admission: { concurrency: 1, queue: 10, targetWaitMs: 40 } });
+  try {
+    await standing.ready();
+    await waitFor('ready', async () => (await standing.inject({ method: 'GET', url: '/readyz' })).statusCode === 200);
+    const q = (query: string) => standing.inject({ method: 'POST', url: '/collections/notes/search', headers: bearer(k), payload: { query, mode: 'bm25' } });
+    let open!: () => void;
+    gated.gate = new Promise<void>((r) => (open = r));
+    gated.entered = 0;
+    const running = standing.inject({ method: 'POST', url: '/collections/notes/search', headers: bearer(k), payload: { query: 'heron slowly', mode: 'hybrid' } });
+    await waitFor('the first search to run', async () => gated.entered === 1);
+    // a burst: all queued (the head has not waited yet)
+    const burst = [q('heron'), q('river'), q('heron river')];
+    await new Promise((r) => setTimeout(r, 80));
+    const shed = await q('heron');
+    assert.equal(shed.statusCode, 429, shed.body);
+    assert.ok(Number(shed.headers['retry-after']) >= 1);
+    open();
+    for (const res of await Promise.all([running, ...burst])) assert.equal(res.statusCode, 200, res.body);
+  } finally {
+    await standing.close();
+  }
 });

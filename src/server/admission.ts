@@ -1,8 +1,13 @@
 /**
- * Admission control for searches (issue 14): at most `concurrency` run at once, at most
- * `queue` wait for a turn, and anything past that is refused at once with 429 and a
- * Retry-After, instead of joining a queue that grows without limit while every answer gets
- * later. Time spent waiting is measured (quarry_search_queue_wait_seconds) and counted in
+ * Admission control for searches (issue 14): at most `concurrency` run at once; the others
+ * wait for a turn, in order, and a search is refused at once with 429 and a Retry-After,
+ * instead of joining a queue that grows without limit while every answer gets later, when
+ *  - `queue` searches already wait (a hard bound), or
+ *  - the queue is standing: the search at its head has waited longer than the target wait
+ *    (`targetWaitMs`, by default twice the mean search time, at least 10 ms). A burst that
+ *    arrives at once is queued whole, up to `queue`; a load above capacity keeps the head
+ *    waiting and is shed, which keeps the wait of what is answered near the target (the
+ *    idea of CoDel, without its timing rules). Time spent waiting is measured (quarry_search_queue_wait_seconds) and counted in
  * the latency the server reports (the answer's tookMs, GET .../stats).
  *
  * Written here rather than taken from a library: it is twenty lines of FIFO semaphore, and
@@ -18,13 +23,14 @@ export interface AdmissionLimits {
   concurrency: number;
   /** Searches that may wait for a turn; past it, 429. */
   queue: number;
+  /** Longest wait at the head of the queue before arrivals are shed (undefined: twice the mean search time, at least 10 ms). */
+  targetWaitMs?: number;
 }
 
 /**
  * Defaults sized from the machine: a search keeps about one core busy (the query's embedding,
- * then scoring), so as many run at once as there are cores, and as many again may wait: a
- * waiting search is answered within about two search times, which bounds the latency of
- * what is answered under overload.
+ * then scoring), so as many run at once as there are cores; a burst of up to 8 per core may
+ * wait; the target wait adapts to the search time.
  */
 export function defaultAdmissionLimits(env: NodeJS.ProcessEnv = process.env): AdmissionLimits {
   const cores = Math.max(1, availableParallelism());
@@ -36,12 +42,14 @@ export function defaultAdmissionLimits(env: NodeJS.ProcessEnv = process.env): Ad
     return n;
   };
   const concurrency = fromEnv('QUARRY_MAX_SEARCHES', cores, 1);
-  return { concurrency, queue: fromEnv('QUARRY_MAX_QUEUED_SEARCHES', concurrency, 0) };
+  const target = fromEnv('QUARRY_QUEUE_TARGET_MS', 0, 0);
+  return { concurrency, queue: fromEnv('QUARRY_MAX_QUEUED_SEARCHES', 8 * concurrency, 0), ...(target > 0 ? { targetWaitMs: target } : {}) };
 }
 
 interface Waiter {
   start: () => void;
   cancelled: boolean;
+  since: number;
 }
 
 /** A turn to search: release it when the answer is built. */
@@ -53,8 +61,8 @@ export interface Turn {
 export class Admission {
   private running = 0;
   private readonly waiting: Waiter[] = [];
-  /** Mean time of a search (exponentially weighted), for Retry-After. */
-  private meanMs = 50;
+  /** Mean time of a search (exponentially weighted): the default target wait, Retry-After. */
+  private meanMs = 20;
 
   constructor(readonly limits: AdmissionLimits) {
     if (!(limits.concurrency >= 1) || !(limits.queue >= 0)) throw new Error('admission needs concurrency >= 1 and queue >= 0');
@@ -68,6 +76,11 @@ export class Admission {
     return this.waiting.length;
   }
 
+  /** How long the head of the queue may wait before arrivals are shed. */
+  get targetWaitMs(): number {
+    return this.limits.targetWaitMs ?? Math.max(10, 2 * this.meanMs);
+  }
+
   /**
    * Waits for a turn; throws 429 at once when the queue is full. `onAbandon` registers a
    * callback for a client that goes away while waiting: its place is given up.
@@ -79,19 +92,20 @@ export class Admission {
       recordSearchQueue('admitted', 0);
       return this.turn(t0, 0);
     }
-    if (this.waiting.length >= this.limits.queue) {
+    const standing = this.waiting.length > 0 && t0 - this.waiting[0].since > this.targetWaitMs;
+    if (this.waiting.length >= this.limits.queue || standing) {
       recordSearchQueue('shed');
       const seconds = Math.max(1, Math.ceil(((this.waiting.length + this.running) / this.limits.concurrency) * (this.meanMs / 1000)));
       throw new HttpError(
         429,
         'OVERLOADED',
-        `the server is answering all the searches it can (${this.limits.concurrency} at once, ${this.limits.queue} waiting); retry after ${seconds} s`,
+        `the server is answering all the searches it can (${this.running} at once, ${this.waiting.length} waiting); retry after ${seconds} s`,
         undefined,
         { 'retry-after': String(seconds) },
       );
     }
     await new Promise<void>((resolve, reject) => {
-      const w: Waiter = { start: resolve, cancelled: false };
+      const w: Waiter = { start: resolve, cancelled: false, since: t0 };
       this.waiting.push(w);
       onAbandon?.(() => {
         if (w.cancelled) return;
