@@ -89,11 +89,11 @@ test('past the bound a search answers 429 with Retry-After at once; the queued o
   assert.equal(after.statusCode, 200);
 });
 
-test('the bounds default to the cores and can be set by environment', () => {
+test('the bounds default to one search at a time and 8 waiting per core, and can be set by environment', () => {
   const cores = availableParallelism();
-  assert.deepEqual(defaultAdmissionLimits({}), { concurrency: cores, queue: 8 * cores });
+  assert.deepEqual(defaultAdmissionLimits({}), { concurrency: 1, queue: 8 * cores });
   assert.deepEqual(defaultAdmissionLimits({ QUARRY_MAX_SEARCHES: '3', QUARRY_MAX_QUEUED_SEARCHES: '0' }), { concurrency: 3, queue: 0 });
-  assert.deepEqual(defaultAdmissionLimits({ QUARRY_MAX_SEARCHES: '3', QUARRY_QUEUE_TARGET_MS: '25' }), { concurrency: 3, queue: 24, targetWaitMs: 25 });
+  assert.deepEqual(defaultAdmissionLimits({ QUARRY_MAX_SEARCHES: '3', QUARRY_QUEUE_TARGET_MS: '25' }), { concurrency: 3, queue: 8 * cores, targetWaitMs: 25 });
   assert.throws(() => defaultAdmissionLimits({ QUARRY_MAX_SEARCHES: '0' }), /QUARRY_MAX_SEARCHES/);
   assert.throws(() => defaultAdmissionLimits({ QUARRY_MAX_QUEUED_SEARCHES: 'many' }), /QUARRY_MAX_QUEUED_SEARCHES/);
 });

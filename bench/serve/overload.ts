@@ -3,7 +3,7 @@
  *
  * Hybrid searches over SciFact, open loop (request i is due at i / rate whatever happened to
  * the ones before; latency counts from when it was due):
- *   capacity: autocannon with 2 x cores connections for BENCH_OVERLOAD_SECONDS (10) s; the
+ *   capacity: autocannon with 2 x cores connections (closed loop) for BENCH_OVERLOAD_SECONDS (10) s; the
  *             searches answered per second is the capacity C
  *   half:     C / 2 req/s, evenly spaced
  *   overload: 2.5 x C req/s, evenly spaced
@@ -186,7 +186,7 @@ export function overloadMarkdown(r: OverloadReport, command: string): string {
     `Command: \`${command}\` (results: \`bench/results/serve-overload.json\`), run ${r.startedAt}. Machine: ${r.machine.cpuModel}, ${r.machine.cpus} cores, Node ${r.machine.node}; ` +
       `load average (1/5/15 min) ${fmt(r.loadAverage.before)} before, ${fmt(r.loadAverage.after)} after (a shared machine: the load generator, the server and other work share the cores).`,
     '',
-    `\`quarry serve\` with its default bounds (searches at once: the cores; a burst of up to 8 per core may wait; arrivals are shed with 429 once the oldest waiting search has waited twice the mean search time). ` +
+    `\`quarry serve\` with its default bounds (one search at a time; a burst of up to 8 per core may wait; arrivals are shed with 429 once the oldest waiting search has waited twice the mean search time). ` +
       `Hybrid searches over SciFact (k ${K}), each a different real query. **capacity**: autocannon, ${2 * r.machine.cpus} connections, closed loop; its answered rate is C = ${r.capacity} req/s. ` +
       '**half**: C/2 req/s, **overload**: 2.5 C req/s, both open loop and evenly spaced, latency counted from when each request was due. Client timeout 30 s.',
     '',

@@ -28,9 +28,11 @@ export interface AdmissionLimits {
 }
 
 /**
- * Defaults sized from the machine: a search keeps about one core busy (the query's embedding,
- * then scoring), so as many run at once as there are cores; a burst of up to 8 per core may
- * wait; the target wait adapts to the search time.
+ * Defaults sized from the machine. One search at a time: a search's work all runs on the
+ * server's one JavaScript thread (onnxruntime-node runs a model synchronously there, itself
+ * spread over every core; scoring, BM25 and SQLite are synchronous too), so two at once only
+ * interleave, each taking twice as long for the same throughput. A burst of up to 8 per core
+ * may wait; the target wait adapts to the search time.
  */
 export function defaultAdmissionLimits(env: NodeJS.ProcessEnv = process.env): AdmissionLimits {
   const cores = Math.max(1, availableParallelism());
@@ -41,9 +43,9 @@ export function defaultAdmissionLimits(env: NodeJS.ProcessEnv = process.env): Ad
     if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer of at least ${min}, got "${raw}"`);
     return n;
   };
-  const concurrency = fromEnv('QUARRY_MAX_SEARCHES', cores, 1);
+  const concurrency = fromEnv('QUARRY_MAX_SEARCHES', 1, 1);
   const target = fromEnv('QUARRY_QUEUE_TARGET_MS', 0, 0);
-  return { concurrency, queue: fromEnv('QUARRY_MAX_QUEUED_SEARCHES', 8 * concurrency, 0), ...(target > 0 ? { targetWaitMs: target } : {}) };
+  return { concurrency, queue: fromEnv('QUARRY_MAX_QUEUED_SEARCHES', 8 * cores, 0), ...(target > 0 ? { targetWaitMs: target } : {}) };
 }
 
 interface Waiter {
