@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { after, before, test } from 'node:test';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { defaultAdmissionLimits } from '../src/server/admission.js';
 import { tempDir } from './support/env.js';
 import { HashEmbedder } from './support/hash-embedder.js';
@@ -98,26 +98,38 @@ test('the bounds default to one search at a time and 8 waiting per core, and can
   assert.throws(() => defaultAdmissionLimits({ QUARRY_MAX_QUEUED_SEARCHES: 'many' }), /QUARRY_MAX_QUEUED_SEARCHES/);
 });
 
-test('a burst is queued whole; once the head of the queue has waited past the target, arrivals are shed though there is room', async () => {
-  const standing = await hashServer(dir.path, gated, { admission: { concurrency: 1, queue: 10, targetWaitMs: 40 } });
+async function withServer(limits: { concurrency: number; queue: number; targetWaitMs: number }, f: (q: (query: string) => Promise<LightMyRequestResponse>) => Promise<void>): Promise<void> {
+  const server = await hashServer(dir.path, gated, { admission: limits });
   try {
-    await standing.ready();
-    await waitFor('ready', async () => (await standing.inject({ method: 'GET', url: '/readyz' })).statusCode === 200);
-    const q = (query: string) => standing.inject({ method: 'POST', url: '/collections/notes/search', headers: bearer(k), payload: { query, mode: 'bm25' } });
-    let open!: () => void;
-    gated.gate = new Promise<void>((r) => (open = r));
-    gated.entered = 0;
-    const running = standing.inject({ method: 'POST', url: '/collections/notes/search', headers: bearer(k), payload: { query: 'heron slowly', mode: 'hybrid' } });
-    await waitFor('the first search to run', async () => gated.entered === 1);
-    // a burst: all queued (the head has not waited yet)
-    const burst = [q('heron'), q('river'), q('heron river')];
-    await new Promise((r) => setTimeout(r, 80));
-    const shed = await q('heron');
-    assert.equal(shed.statusCode, 429, shed.body);
-    assert.ok(Number(shed.headers['retry-after']) >= 1);
-    open();
-    for (const res of await Promise.all([running, ...burst])) assert.equal(res.statusCode, 200, res.body);
+    await server.ready();
+    await waitFor('ready', async () => (await server.inject({ method: 'GET', url: '/readyz' })).statusCode === 200);
+    await f((query) => server.inject({ method: 'POST', url: '/collections/notes/search', headers: bearer(k), payload: { query, mode: query.includes('slowly') ? 'hybrid' : 'bm25' } }));
   } finally {
-    await standing.close();
+    await server.close();
+  }
+}
+
+test('a search that would wait longer than the target is shed though the queue has room; within the target a burst is queued whole', async () => {
+  for (const [targetWaitMs, expected] of [
+    [1, [200, 200, 429, 429, 429]],
+    [60_000, [200, 200, 200, 200, 200]],
+  ] as const) {
+    await withServer({ concurrency: 1, queue: 10, targetWaitMs }, async (q) => {
+      let open!: () => void;
+      gated.gate = new Promise<void>((r) => (open = r));
+      gated.entered = 0;
+      const running = q('heron slowly');
+      await waitFor('the first search to run', async () => gated.entered === 1);
+      // one waits (nothing ahead of it: no wait expected), the others would wait behind it
+      const queued = [q('heron')];
+      await new Promise((r) => setTimeout(r, 20));
+      const more = [q('river'), q('heron river'), q('near the river')];
+      const early = await Promise.race([Promise.all(more).then(() => 'answered'), new Promise((r) => setTimeout(() => r('waiting'), 200))]);
+      // shed ones are answered while the first search still holds its turn
+      if (targetWaitMs === 1) assert.equal(early, 'answered');
+      open();
+      const statuses = (await Promise.all([running, ...queued, ...more])).map((r) => r.statusCode);
+      assert.deepEqual(statuses, expected, `target ${targetWaitMs} ms`);
+    });
   }
 });
