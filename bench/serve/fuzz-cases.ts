@@ -776,7 +776,7 @@ export function makeGenerator(seed: number, keys: FuzzKeys, queries: string[]) {
     if (v === 9 && readRoute && !target.path.startsWith('/collections/')) expect = 'accept';
     if (v === 11 && (readRoute && !target.path.includes(S) ? true : target.path === `/collections/${F}/documents`)) expect = 'accept';
     // /readyz needs no key for its bare status; a key that is sent must be valid
-    if (target.path === '/readyz' && (v === 0 || v === 1)) expect = 'accept';
+    if (target.path === '/readyz' && (v === 0 || v === 1 || v === 13)) expect = 'accept';
     if (v === 11 && target.path === `/collections/${F}/rollback`) expect = 'accept';
     if (expect === 'accept') {
       // keep valid writes from changing anything: re-upsert an existing document unchanged
@@ -868,12 +868,13 @@ export function makeGenerator(seed: number, keys: FuzzKeys, queries: string[]) {
       ['two different Content-Lengths', `POST /collections/${S}/search HTTP/1.1\r\n${host}${key}Content-Type: application/json\r\nContent-Length: ${body.length}\r\nContent-Length: 3\r\n\r\n${body}`, 'reject'],
       ['bad chunk size', `POST /collections/${S}/search HTTP/1.1\r\n${host}${key}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n${body}\r\n0\r\n\r\n`, 'reject'],
       ['space in the path', `GET /coll ections HTTP/1.1\r\n${host}\r\n`, 'reject'],
-      ['absolute-form URL to another host, no key', `GET http://evil.example/readyz HTTP/1.1\r\nHost: evil.example\r\n\r\n`, 'reject'],
+      // /readyz needs no key (its bare status): the keyless cases aim at /collections
+      ['absolute-form URL to another host, no key', `GET http://evil.example/collections HTTP/1.1\r\nHost: evil.example\r\n\r\n`, 'reject'],
       ['lower-case method', `get /readyz HTTP/1.1\r\n${host}${key}\r\n`, 'reject'],
       ['space in a header name', `GET /readyz HTTP/1.1\r\n${host}Bad Header: x\r\n${key}\r\n`, 'reject'],
       ['obsolete folded header', `GET /readyz HTTP/1.1\r\n${host}X-Fold: a\r\n  b\r\n${key}\r\n`, 'reject'],
       ['unknown method', `FOO /readyz HTTP/1.1\r\n${host}${key}\r\n`, 'reject'],
-      ['HTTP/1.0 without a key', `GET /readyz HTTP/1.0\r\n\r\n`, 'reject'],
+      ['HTTP/1.0 without a key', `GET /collections HTTP/1.0\r\n\r\n`, 'reject'],
       ['CR in the path', `GET /read\ryz HTTP/1.1\r\n${host}\r\n`, 'reject'],
       ['request line of 100 KB', `GET /${'a'.repeat(100_000)} HTTP/1.1\r\n${host}\r\n`, 'reject'],
       // the client stops mid-body and half-closes: an answer is optional, a crash is not

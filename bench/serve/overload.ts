@@ -55,6 +55,8 @@ export interface OverloadReport {
   startedAt: string;
   machine: { cpuModel: string; cpus: number; node: string };
   loadAverage: { before: number[]; after: number[] };
+  /** the collection searched (BENCH_SERVE_DATA may hold a smaller one than the full SciFact) */
+  collection: { documents: number; chunks: number };
   capacity: number;
   phases: OverloadPhase[];
   goal: { p99Ratio: number; withinTwice: boolean; noTimeouts: boolean };
@@ -117,6 +119,9 @@ async function queueWait(base: string, key: string): Promise<[number, number]> {
 
 /** The three phases against a running server; `key` may search SciFact and read /metrics (admin). */
 export async function runOverload(server: ServerHandle, key: string, queries: string[]): Promise<OverloadReport> {
+  const info = await send(server.base, { method: 'GET', path: `/collections/${SCIFACT}`, headers: bearer(key) });
+  if (info.status !== 200) throw new Error(`GET /collections/${SCIFACT}: ${info.status} ${info.body.slice(0, 200)}`);
+  const { documents, chunks } = JSON.parse(info.body) as { documents: number; chunks: number };
   const loadBefore = loadavg();
   const startedAt = new Date().toISOString();
   let next = Math.floor(Math.random() * queries.length);
@@ -173,6 +178,7 @@ export async function runOverload(server: ServerHandle, key: string, queries: st
     startedAt,
     machine: { cpuModel: cpus()[0]?.model.trim() ?? 'unknown', cpus: cpus().length, node: process.versions.node },
     loadAverage: { before: loadBefore, after: loadavg() },
+    collection: { documents, chunks },
     capacity,
     phases,
     goal: { p99Ratio, withinTwice: p99Ratio <= 2, noTimeouts: phases.every((p) => p.noAnswer === 0) },
@@ -188,7 +194,7 @@ export function overloadMarkdown(r: OverloadReport, command: string): string {
       `load average (1/5/15 min) ${fmt(r.loadAverage.before)} before, ${fmt(r.loadAverage.after)} after (a shared machine: the load generator, the server and other work share the cores).`,
     '',
     `\`quarry serve\` with its default bounds (one search at a time; a search that would wait longer than the mean search time, at least 20 ms, or find 8 per core waiting, is answered 429 at once). ` +
-      `Hybrid searches over SciFact (k ${K}), each a different real query. **capacity**: autocannon, 2 connections, closed loop (one search runs while the other waits); its answered rate is C = ${r.capacity} req/s. ` +
+      `Hybrid searches over the \`${SCIFACT}\` collection (${r.collection.documents} documents, ${r.collection.chunks} chunks; all-MiniLM-L6-v2, flat index; k ${K}), each a different one of the SciFact queries. **capacity**: autocannon, 2 connections, closed loop (one search runs while the other waits); its answered rate is C = ${r.capacity} req/s. ` +
       '**half**: C/2 req/s, **overload**: 2.5 C req/s, both open loop and evenly spaced, latency counted from when each request was due. Client timeout 30 s.',
     '',
     '| phase | offered req/s | answered req/s | shed (429) | p50 ms | p99 ms | max ms | 429 p99 ms | no answer | server queue wait mean ms |',
@@ -218,8 +224,6 @@ async function main(): Promise<void> {
   let report: OverloadReport | undefined;
   try {
     const key = await server.key('admin', [SCIFACT], 'bench:overload');
-    const info = await send(server.base, { method: 'GET', path: `/collections/${SCIFACT}`, headers: bearer(key) });
-    if (info.status !== 200) throw new Error(`GET /collections/${SCIFACT}: ${info.status} ${info.body.slice(0, 200)}`);
     // warm-up, not recorded
     const queries = loadQueries();
     for (let i = 0; i < 50; i++) await send(server.base, { method: 'POST', path: `/collections/${SCIFACT}/search`, headers: { 'content-type': 'application/json', ...bearer(key) }, body: JSON.stringify({ query: queries[i], k: K, mode: MODE }) });
