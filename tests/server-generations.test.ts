@@ -88,7 +88,7 @@ test('reindex runs as a job while live keeps answering with its own model; the c
     assert.deepEqual((await search('owl near the river')).results, before.results);
     return ((await generations()).canary?.compared ?? 0) >= 2;
   });
-  const metrics = (await app.inject({ method: 'GET', url: '/metrics', headers: bearer(reader) })).body;
+  const metrics = (await app.inject({ method: 'GET', url: '/metrics', headers: bearer(admin) })).body;
   assert.match(metrics, new RegExp(`quarry_canary_queries_total\\{collection="${C}",outcome="compared"\\} [1-9]`));
   assert.match(metrics, /quarry_canary_overlap_at_10_count\{collection="notes"\} [1-9]/);
   // BM25 is the same in both generations, so hybrid top-10 documents overlap in part at least

@@ -37,6 +37,8 @@ test('/readyz answers 503 while a collection warms up, 200 once its warm-up quer
   const data = `${dir.path}/flip`;
   await seedCollection(data, 'a', embedder, docs('a', 4, 'heron'));
   const k = await key(data, 'read', ['a']);
+  // the state of each collection in /readyz is for admin and metrics keys
+  const probe = await key(data, 'metrics', ['a']);
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   const warming: string[] = [];
@@ -49,7 +51,7 @@ test('/readyz answers 503 while a collection warms up, 200 once its warm-up quer
   try {
     await app.ready();
     await waitFor('the warm-up to start', async () => warming.length > 0);
-    const before = await app.inject({ method: 'GET', url: '/readyz', headers: bearer(k) });
+    const before = await app.inject({ method: 'GET', url: '/readyz', headers: bearer(probe) });
     assert.equal(before.statusCode, 503);
     assert.deepEqual(json<Status>(before), { ready: false, collections: [{ name: 'a', state: 'loading' }] });
     // a search meanwhile waits for the warm-up instead of failing
@@ -58,12 +60,12 @@ test('/readyz answers 503 while a collection warms up, 200 once its warm-up quer
     void pending.then(() => (answered = true));
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(answered, false);
-    const still = await app.inject({ method: 'GET', url: '/readyz', headers: bearer(k) });
+    const still = await app.inject({ method: 'GET', url: '/readyz', headers: bearer(probe) });
     assert.equal(still.statusCode, 503);
 
     release();
     const ready = await waitFor('readiness', async () => {
-      const r = await app.inject({ method: 'GET', url: '/readyz', headers: bearer(k) });
+      const r = await app.inject({ method: 'GET', url: '/readyz', headers: bearer(probe) });
       return r.statusCode === 200 ? json<Status>(r) : undefined;
     });
     assert.deepEqual(ready, { ready: true, collections: [{ name: 'a', state: 'ready', version: 1, model: ready.collections[0].model }] });
@@ -72,7 +74,7 @@ test('/readyz answers 503 while a collection warms up, 200 once its warm-up quer
 
     // a collection another process creates later is found, warmed, and readiness waits for it
     await seedCollection(data, 'b', embedder, docs('b', 2, 'otter'));
-    const kAll = await key(data, 'read', ['*']);
+    const kAll = await key(data, 'metrics', ['*']);
     const seen = await app.inject({ method: 'GET', url: '/readyz', headers: bearer(kAll) });
     const status = json<Status>(seen);
     assert.deepEqual(status.collections.map((c) => c.name), ['a', 'b']);
@@ -93,11 +95,12 @@ test('a collection whose model does not match (or drifted) is reported and refus
   const drifted = new DriftedEmbedder(embedder.tokenizer);
   await seedCollection(data, 'drifted', drifted, docs('d', 3, 'heron'));
   const k = await key(data, 'read', ['*']);
+  const probe = await key(data, 'metrics', ['*']);
   const app = await hashServer(data, embedder);
   try {
     await app.ready();
     const status = await waitFor('readiness', async () => {
-      const r = await app.inject({ method: 'GET', url: '/readyz', headers: bearer(k) });
+      const r = await app.inject({ method: 'GET', url: '/readyz', headers: bearer(probe) });
       return r.statusCode === 200 ? json<Status>(r) : undefined;
     });
     const by = Object.fromEntries(status.collections.map((c) => [c.name, c]));

@@ -40,6 +40,10 @@ export interface FuzzKeys {
   admin: string;
   /** a read key revoked before the run */
   revoked: string;
+  /** admin, every collection: only ever sent with names that must be refused */
+  adminAll: string;
+  /** metrics scope, every collection (/metrics, /readyz detail) */
+  metrics: string;
 }
 
 export const FUZZ_COLLECTION = 'bench-fuzz';
@@ -69,8 +73,36 @@ export const CATEGORY_WEIGHTS: Record<string, number> = {
   'oversized-body': 150,
   'raw-protocol': 250,
   edge: 400,
+  'names-and-inputs': 500,
   valid: 500,
 };
+
+/**
+ * Names of what quarry keeps in a data folder (or could: rotated logs, temporaries, staging
+ * folders, other collections' deployment files): a collection may never be named so.
+ */
+export const RESERVED_NAMES = [
+  'keys.json',
+  'audit.log',
+  'eval-baselines.json',
+  'KEYS.JSON',
+  'Audit.Log',
+  'audit.log.1',
+  'eval-baselines.json.tmp',
+  `${SCIFACT}.creating-4242`,
+  `${SCIFACT}@deploy.json`,
+  `${SCIFACT}@deploy.lock`,
+  `${SCIFACT}@judgments.json`,
+  `${SCIFACT}@g2`,
+  '.eval-history',
+  '.deleted-x',
+  'write.lock',
+  'meta.sqlite',
+  'x.jsonl',
+];
+
+/** Queries with nothing to search for once invisible and control characters are set aside. */
+export const EMPTY_QUERIES = ['\u200b', '\u0000', '\u0001\u0002\u0003', '\ufeff', '\u2060\u200d\u200c', '\u3164', '\u00a0\u3000', '\u200b \u200b\t\u200b', '\u{e0041}'];
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -737,12 +769,14 @@ export function makeGenerator(seed: number, keys: FuzzKeys, queries: string[]) {
         name = 'right id, secret not hex';
     }
     // which of these may pass: a valid key on a route its scope and collections allow
-    const readRoute = target.method === 'GET' || target.path.endsWith('/search');
+    const readRoute = (target.method === 'GET' || target.path.endsWith('/search')) && target.path !== '/metrics';
     let expect: Expect = 'reject';
     if (v === 10 && readRoute) expect = 'accept';
-    // routes that name no collection (listing, /metrics, /readyz, /openapi.json) need only the read scope
-    if (v === 9 && target.method === 'GET' && !target.path.startsWith('/collections/')) expect = 'accept';
+    // routes that name no collection (listing, /readyz, /openapi.json) need only the read scope; /metrics needs admin or metrics
+    if (v === 9 && readRoute && !target.path.startsWith('/collections/')) expect = 'accept';
     if (v === 11 && (readRoute && !target.path.includes(S) ? true : target.path === `/collections/${F}/documents`)) expect = 'accept';
+    // /readyz needs no key for its bare status; a key that is sent must be valid
+    if (target.path === '/readyz' && (v === 0 || v === 1 || v === 13)) expect = 'accept';
     if (v === 11 && target.path === `/collections/${F}/rollback`) expect = 'accept';
     if (expect === 'accept') {
       // keep valid writes from changing anything: re-upsert an existing document unchanged
@@ -834,12 +868,13 @@ export function makeGenerator(seed: number, keys: FuzzKeys, queries: string[]) {
       ['two different Content-Lengths', `POST /collections/${S}/search HTTP/1.1\r\n${host}${key}Content-Type: application/json\r\nContent-Length: ${body.length}\r\nContent-Length: 3\r\n\r\n${body}`, 'reject'],
       ['bad chunk size', `POST /collections/${S}/search HTTP/1.1\r\n${host}${key}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n${body}\r\n0\r\n\r\n`, 'reject'],
       ['space in the path', `GET /coll ections HTTP/1.1\r\n${host}\r\n`, 'reject'],
-      ['absolute-form URL to another host, no key', `GET http://evil.example/readyz HTTP/1.1\r\nHost: evil.example\r\n\r\n`, 'reject'],
+      // /readyz needs no key (its bare status): the keyless cases aim at /collections
+      ['absolute-form URL to another host, no key', `GET http://evil.example/collections HTTP/1.1\r\nHost: evil.example\r\n\r\n`, 'reject'],
       ['lower-case method', `get /readyz HTTP/1.1\r\n${host}${key}\r\n`, 'reject'],
       ['space in a header name', `GET /readyz HTTP/1.1\r\n${host}Bad Header: x\r\n${key}\r\n`, 'reject'],
       ['obsolete folded header', `GET /readyz HTTP/1.1\r\n${host}X-Fold: a\r\n  b\r\n${key}\r\n`, 'reject'],
       ['unknown method', `FOO /readyz HTTP/1.1\r\n${host}${key}\r\n`, 'reject'],
-      ['HTTP/1.0 without a key', `GET /readyz HTTP/1.0\r\n\r\n`, 'reject'],
+      ['HTTP/1.0 without a key', `GET /collections HTTP/1.0\r\n\r\n`, 'reject'],
       ['CR in the path', `GET /read\ryz HTTP/1.1\r\n${host}\r\n`, 'reject'],
       ['request line of 100 KB', `GET /${'a'.repeat(100_000)} HTTP/1.1\r\n${host}\r\n`, 'reject'],
       // the client stops mid-body and half-closes: an answer is optional, a crash is not
@@ -891,6 +926,53 @@ export function makeGenerator(seed: number, keys: FuzzKeys, queries: string[]) {
     return { category: 'valid', name: `GET ${get.replace(S, 'S').replace(F, 'F')}`, expect: 'accept', method: 'GET', path: get, headers: auth(keys.readAll) };
   }
 
+  // --- names and inputs (issue 14) -----------------------------------------------------------
+  function namesAndInputs(): FuzzCase {
+    const v = int(0, 7);
+    const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
+    if (v === 0) {
+      const name = pick(RESERVED_NAMES);
+      return { category: 'names-and-inputs', name: `create a collection named ${name}`, expect: 'reject', method: 'POST', path: '/collections', headers: jsonHeaders(keys.adminAll), body: JSON.stringify({ name, chunkTokens: 128 }) };
+    }
+    if (v === 1) {
+      const name = pick(RESERVED_NAMES);
+      const sub = pick(['', '/search', '/card', '/versions', '/generations', '/stats', '/evaluations/history']);
+      const method = sub === '/search' ? 'POST' : 'GET';
+      return {
+        category: 'names-and-inputs',
+        name: `${method} /collections/${name}${sub}`,
+        expect: 'reject',
+        method,
+        path: `/collections/${encodeURIComponent(name)}${sub}`,
+        headers: method === 'POST' ? jsonHeaders(keys.adminAll) : auth(keys.adminAll),
+        ...(method === 'POST' ? { body: JSON.stringify({ query: query() }) } : {}),
+      };
+    }
+    if (v === 2) {
+      // nesting past the body's bound: up to a million levels (2 MB), refused before it is parsed
+      const n = pick([65, 1000, 100_000, 1_000_000]);
+      return { ...jsonCase('names-and-inputs', `metadata nested ${n} levels`, 'reject', upsertF, `{"documents":[{"id":"fz-deep","text":"deep","metadata":{"a":${deep(n)}}}]}`) };
+    }
+    if (v === 3) {
+      // within the body's bound, past metadata's
+      let m: Json = { leaf: 1 };
+      for (let i = 0, n = int(17, 50); i < n; i++) m = { a: m };
+      return jsonCase('names-and-inputs', 'metadata nested past 16 levels', 'reject', upsertF, JSON.stringify({ documents: [{ id: 'fz-deep', text: 'deep', metadata: m }] }));
+    }
+    if (v === 4) return jsonCase('names-and-inputs', 'filter nested 65+ levels', 'reject', searchS, `{"query":"cells","filter":{"a":${deep(int(65, 20_000))}}}`);
+    if (v === 5) {
+      const q = pick(EMPTY_QUERIES);
+      return jsonCase('names-and-inputs', `query ${JSON.stringify(q)}`, 'reject', pick([searchS, searchF]), JSON.stringify({ query: q, mode: pick(['vector', 'bm25', 'hybrid']) }));
+    }
+    if (v === 6) {
+      // the tenants' views: a read key gets the bare readiness, and no /metrics
+      const path = pick(['/readyz', '/metrics']);
+      const k = pick([keys.readOther, keys.readAll, keys.write]);
+      return { category: 'names-and-inputs', name: `GET ${path} with a read or write key`, expect: path === '/readyz' ? 'accept' : 'reject', method: 'GET', path, headers: auth(k) };
+    }
+    return { category: 'names-and-inputs', name: 'GET /metrics with a metrics key', expect: 'accept', method: 'GET', path: '/metrics', headers: auth(keys.metrics) };
+  }
+
   const makers: Record<string, () => FuzzCase> = {
     'bad-json': badJson,
     'wrong-types': wrongTypes,
@@ -905,6 +987,7 @@ export function makeGenerator(seed: number, keys: FuzzKeys, queries: string[]) {
     'oversized-body': oversized,
     'raw-protocol': rawProtocol,
     edge,
+    'names-and-inputs': namesAndInputs,
     valid,
   };
   const names = Object.keys(CATEGORY_WEIGHTS);

@@ -13,9 +13,13 @@
  * each for BENCH_SERVE_SECONDS (10) seconds, BENCH_SERVE_ROUNDS (3) rounds with the six
  * phases interleaved so drift in machine load hits them alike; the table gives the median
  * over rounds. After each phase /metrics must show the search histogram count grown by the
- * number of searches answered. Then the fuzz run (fuzz.ts; BENCH_SERVE_FUZZ=0 skips it).
+ * number of searches answered. Full speed saturates the server, whose admission control then
+ * sheds searches with 429: counted apart, and allowed there only. Then the overload phase
+ * (overload.ts; BENCH_SERVE_OVERLOAD=0 skips it) and the fuzz run (fuzz.ts; BENCH_SERVE_FUZZ=0
+ * skips it).
  *
- * Writes bench/results/serve.json (and fuzz.json) and the bench:serve section of BENCHMARKS.md.
+ * Writes bench/results/serve.json (and serve-overload.json, fuzz.json) and the bench:serve
+ * (and bench:overload) sections of BENCHMARKS.md.
  */
 import autocannon, { type Result } from 'autocannon';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -24,6 +28,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { median, REPO_ROOT, writeMarkedSection } from '../support.js';
 import { FUZZ_RESULTS, loadQueries, runFuzz, type FuzzReport } from './fuzz.js';
+import { runOverload, writeOverload, type OverloadReport } from './overload.js';
 import { CATEGORY_WEIGHTS } from './fuzz-cases.js';
 import { bearer, dataDirOf, log, metricSum, requireScifact, scrape, SCIFACT, send, startServer } from './server.js';
 
@@ -52,6 +57,8 @@ interface PhaseRun {
   answered: number;
   status2xx: number;
   non2xx: number;
+  /** answered 429 by admission control (full speed only) */
+  shed: number;
   errors: number;
   timeouts: number;
   mismatches: number;
@@ -75,6 +82,7 @@ interface Driven {
   sent: number;
   status2xx: number;
   non2xx: number;
+  shed: number;
   errors: number;
   timeouts: number;
   mismatches: number;
@@ -105,7 +113,8 @@ async function driveAutocannon(base: string, key: string, bodies: () => string, 
     latencyMs: { p50: res.latency.p50, p90: res.latency.p90, p99: res.latency.p99, max: res.latency.max, mean: res.latency.mean },
     sent: res.requests.sent ?? res['2xx'] + res.non2xx,
     status2xx: res['2xx'],
-    non2xx: res.non2xx,
+    non2xx: res.non2xx - Number(res.statusCodeStats?.['429']?.count ?? 0),
+    shed: Number(res.statusCodeStats?.['429']?.count ?? 0),
     errors: res.errors,
     timeouts: res.timeouts,
     mismatches: res.mismatches,
@@ -124,7 +133,7 @@ async function drivePaced(base: string, key: string, bodies: () => string, secon
   const interval = 1000 / RATE;
   const n = Math.round(seconds * RATE);
   const latencies: number[] = [];
-  const out = { status2xx: 0, non2xx: 0, errors: 0, mismatches: 0 };
+  const out = { status2xx: 0, non2xx: 0, shed: 0, errors: 0, mismatches: 0 };
   const pending: Array<Promise<void>> = [];
   const t0 = performance.now() + 20;
   for (let i = 0; i < n; i++) {
@@ -138,7 +147,8 @@ async function drivePaced(base: string, key: string, bodies: () => string, secon
           out.status2xx++;
           latencies.push(performance.now() - due);
           if (!hasResults(r.body)) out.mismatches++;
-        } else out.non2xx++;
+        } else if (r.status === 429) out.shed++;
+        else out.non2xx++;
       }),
     );
   }
@@ -157,14 +167,14 @@ async function drivePaced(base: string, key: string, bodies: () => string, secon
   };
 }
 
-async function phase(base: string, key: string, queries: string[], mode: Mode, load: Load, round: number, seconds: number): Promise<PhaseRun> {
+async function phase(base: string, key: string, metricsKey: string, queries: string[], mode: Mode, load: Load, round: number, seconds: number): Promise<PhaseRun> {
   let next = Math.floor(Math.random() * queries.length);
   const bodies = () => JSON.stringify({ query: queries[next++ % queries.length], k: K, mode });
-  const before = await scrape(base, key);
+  const before = await scrape(base, metricsKey);
   const d = load === 'paced' ? await drivePaced(base, key, bodies, seconds) : await driveAutocannon(base, key, bodies, load, seconds);
   // let searches cut off by the end of the phase finish before reading the counters
   await new Promise((r) => setTimeout(r, 1000));
-  const after = await scrape(base, key);
+  const after = await scrape(base, metricsKey);
   const labels = { collection: SCIFACT, mode };
   const searchHistogramDelta = metricSum(after, 'quarry_search_duration_seconds_count', labels) - metricSum(before, 'quarry_search_duration_seconds_count', labels);
   const sumDelta = metricSum(after, 'quarry_search_duration_seconds_sum', labels) - metricSum(before, 'quarry_search_duration_seconds_sum', labels);
@@ -180,9 +190,10 @@ async function phase(base: string, key: string, queries: string[], mode: Mode, l
     requestsPerSecond: round3(d.status2xx / d.seconds),
     latencyMs: d.latencyMs,
     sent: d.sent,
-    answered: d.status2xx + d.non2xx,
+    answered: d.status2xx + d.non2xx + d.shed,
     status2xx: d.status2xx,
     non2xx: d.non2xx,
+    shed: d.shed,
     errors: d.errors,
     timeouts: d.timeouts,
     mismatches: d.mismatches,
@@ -193,7 +204,7 @@ async function phase(base: string, key: string, queries: string[], mode: Mode, l
   };
   log(
     TAG,
-    `round ${round} ${mode} ${load}: ${run.requestsPerSecond} req/s, p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms, 2xx ${run.status2xx}, non-2xx ${run.non2xx}, errors ${run.errors}, ` +
+    `round ${round} ${mode} ${load}: ${run.requestsPerSecond} req/s, p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms, 2xx ${run.status2xx}, 429 ${run.shed}, other non-2xx ${run.non2xx}, errors ${run.errors}, ` +
       `mismatches ${run.mismatches}; /metrics search count +${searchHistogramDelta} (http 200 +${httpOkDelta}) ${metricsConsistent ? 'consistent' : 'INCONSISTENT'}`,
   );
   return run;
@@ -211,6 +222,7 @@ interface Summary {
   serverMeanMs: number;
   requests: number;
   non2xx: number;
+  shed: number;
   errors: number;
   timeouts: number;
   mismatches: number;
@@ -234,6 +246,7 @@ function summarize(runs: PhaseRun[]): Summary[] {
         serverMeanMs: round3(median(rs.map((r) => r.serverMeanMs))),
         requests: rs.reduce((s, r) => s + r.answered, 0),
         non2xx: rs.reduce((s, r) => s + r.non2xx, 0),
+        shed: rs.reduce((s, r) => s + r.shed, 0),
         errors: rs.reduce((s, r) => s + r.errors, 0),
         timeouts: rs.reduce((s, r) => s + r.timeouts, 0),
         mismatches: rs.reduce((s, r) => s + r.mismatches, 0),
@@ -252,10 +265,10 @@ function loadLabel(s: Summary): string {
 
 function printTable(summary: Summary[]): void {
   const rows = summary.map((s) =>
-    [s.mode.padEnd(7), loadLabel(s).padEnd(36), s.requestsPerSecond.toFixed(1).padStart(8), String(s.p50).padStart(7), String(s.p99).padStart(7), s.serverMeanMs.toFixed(1).padStart(9), String(s.requests).padStart(6), String(s.non2xx).padStart(6), String(s.errors).padStart(6), s.metricsConsistent ? '   ok' : ' FAIL'].join(' '),
+    [s.mode.padEnd(7), loadLabel(s).padEnd(36), s.requestsPerSecond.toFixed(1).padStart(8), String(s.p50).padStart(7), String(s.p99).padStart(7), s.serverMeanMs.toFixed(1).padStart(9), String(s.requests).padStart(6), String(s.shed).padStart(6), String(s.non2xx).padStart(6), String(s.errors).padStart(6), s.metricsConsistent ? '   ok' : ' FAIL'].join(' '),
   );
   process.stdout.write(
-    [`${'mode'.padEnd(7)} ${'load'.padEnd(36)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'server ms'.padStart(9)} ${'reqs'.padStart(6)} ${'non2xx'.padStart(6)} ${'errors'.padStart(6)} metrics`, ...rows].join('\n') + '\n',
+    [`${'mode'.padEnd(7)} ${'load'.padEnd(36)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'server ms'.padStart(9)} ${'reqs'.padStart(6)} ${'429'.padStart(6)} ${'non2xx'.padStart(6)} ${'errors'.padStart(6)} metrics`, ...rows].join('\n') + '\n',
   );
 }
 
@@ -284,13 +297,13 @@ function markdown(report: ServeReport, fuzz: FuzzReport | undefined): string {
       `**${RATE} req/s through autocannon** (${report.autocannon}, \`overallRate\` over ${RATE_CONNECTIONS} connections: autocannon spends each connection's per-second budget back to back at the start of every second, so the same rate arrives as bursts of ${RATE_CONNECTIONS} concurrent requests; its coordinated-omission correction is off because 8.0.0 applies it with a 1 ms interval whatever the rate, which corrupts the percentiles); ` +
       `and **full speed** (autocannon, ${CONNECTIONS} connections, each sending its next request when the last is answered). ` +
       `Each phase runs ${SECONDS} s, ${ROUNDS} rounds with the six phases interleaved, after a few seconds of warm-up; the table gives the median over rounds of requests/s answered 200 and of p50 and p99 latency as the client saw it, ` +
-      'and the mean search time the server measured over the phase (`quarry_search_duration_seconds` sum / count, from the start of the handler to the answer object: no HTTP, body parsing, validation or serialization); requests, non-2xx and errors are totals.',
+      'and the mean search time the server measured over the phase (`quarry_search_duration_seconds` sum / count, from the start of the handler to the answer object: no HTTP, body parsing, validation or serialization); requests, shed, non-2xx and errors are totals. At full speed the server is saturated and its admission control sheds searches with 429 (see the overload section below); at the paced and burst loads none may be shed.',
   );
   lines.push('');
-  lines.push('| mode | load | req/s | p50 ms | p99 ms | server mean ms | requests | non-2xx | errors | /metrics count matches |');
-  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---|');
+  lines.push('| mode | load | req/s | p50 ms | p99 ms | server mean ms | requests | shed (429) | other non-2xx | errors | /metrics count matches |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const s of report.summary) {
-    lines.push(`| ${s.mode} | ${loadLabel(s)} | ${s.requestsPerSecond.toFixed(1)} | ${s.p50} | ${s.p99} | ${s.serverMeanMs.toFixed(1)} | ${s.requests} | ${s.non2xx} | ${s.errors + s.timeouts} | ${s.metricsConsistent ? 'yes' : '**no**'} |`);
+    lines.push(`| ${s.mode} | ${loadLabel(s)} | ${s.requestsPerSecond.toFixed(1)} | ${s.p50} | ${s.p99} | ${s.serverMeanMs.toFixed(1)} | ${s.requests} | ${s.shed} | ${s.non2xx} | ${s.errors + s.timeouts} | ${s.metricsConsistent ? 'yes' : '**no**'} |`);
   }
   lines.push('');
   lines.push(
@@ -361,18 +374,21 @@ async function main(): Promise<void> {
   const server = await startServer(dataDir, TAG);
   let report: ServeReport | undefined;
   let fuzz: FuzzReport | undefined;
+  let overload: OverloadReport | undefined;
   let exit: { code: number | null; signal: string | null } = { code: null, signal: null };
   try {
     const key = await server.key('read', [SCIFACT], 'bench:serve load');
+    // /metrics needs the metrics (or admin) scope
+    const metricsKey = await server.key('metrics', [SCIFACT], 'bench:serve scrape');
     const info = JSON.parse((await send(server.base, { method: 'GET', path: `/collections/${SCIFACT}`, headers: bearer(key) })).body) as { documents: number; chunks: number; version: number };
     log(TAG, `${SCIFACT}: ${info.documents} documents, ${info.chunks} chunks, version ${info.version}; ${queries.length} queries`);
     // warm-up, not recorded: both modes at full speed for a few seconds
-    for (const mode of MODES) await phase(server.base, key, queries, mode, 'full', 0, 3);
+    for (const mode of MODES) await phase(server.base, key, metricsKey, queries, mode, 'full', 0, 3);
     const runs: PhaseRun[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const load of LOADS) for (const mode of MODES) runs.push(await phase(server.base, key, queries, mode, load, round, SECONDS));
+      for (const load of LOADS) for (const mode of MODES) runs.push(await phase(server.base, key, metricsKey, queries, mode, load, round, SECONDS));
     }
-    const metrics = await scrape(server.base, key);
+    const metrics = await scrape(server.base, metricsKey);
     const summary = summarize(runs);
     printTable(summary);
     const acPkg = JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', 'autocannon', 'package.json'), 'utf8')) as { version: string };
@@ -390,6 +406,7 @@ async function main(): Promise<void> {
       runs,
       rssMiB: Math.round(metricSum(metrics, 'process_resident_memory_bytes') / 2 ** 20),
     };
+    if (process.env.BENCH_SERVE_OVERLOAD !== '0') overload = await runOverload(server, await server.key('admin', [SCIFACT], 'bench:serve overload'), queries);
     if (process.env.BENCH_SERVE_FUZZ !== '0') fuzz = await runFuzz(server);
   } finally {
     exit = await server.stop();
@@ -402,9 +419,11 @@ async function main(): Promise<void> {
   mkdirSync(dirname(RESULTS), { recursive: true });
   writeFileSync(RESULTS, JSON.stringify(report, null, 2) + '\n');
   writeMarkedSection(join(REPO_ROOT, 'BENCHMARKS.md'), 'bench:serve', markdown(report, fuzz));
+  if (overload) writeOverload(overload, 'npm run bench:serve');
   log(TAG, `wrote ${RESULTS}${fuzz ? ` and ${FUZZ_RESULTS}` : ''} and the bench:serve section of BENCHMARKS.md; load average ${fmtLoad(loadBefore)} before, ${fmtLoad(report.loadAverage.after)} after`);
-  const loadOk = exit.code === 0 && report.summary.every((s) => s.errors === 0 && s.timeouts === 0 && s.non2xx === 0 && s.mismatches === 0 && s.metricsConsistent);
-  if (!loadOk || (fuzz && !fuzz.passed)) process.exitCode = 1;
+  const loadOk = exit.code === 0 && report.summary.every((s) => s.errors === 0 && s.timeouts === 0 && s.non2xx === 0 && (s.load === 'full' || s.shed === 0) && s.mismatches === 0 && s.metricsConsistent);
+  const overloadOk = !overload || (overload.goal.withinTwice && overload.goal.noTimeouts);
+  if (!loadOk || !overloadOk || (fuzz && !fuzz.passed)) process.exitCode = 1;
 }
 
 main().catch((e: unknown) => {

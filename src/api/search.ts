@@ -123,10 +123,20 @@ export interface SearchResponse {
 export const MAX_QUERY_CHARS = 16_384;
 export const MAX_K = 1000;
 
+/**
+ * What leaves nothing to search for: white space, control and format characters (zero-width
+ * space, joiners, the BOM), lone surrogates, and the other code points Unicode says to ignore
+ * when rendering. A query of only these is empty, like a query of spaces (issue 14).
+ */
+const NOTHING_TO_SEARCH = /[\s\p{Cc}\p{Cf}\p{Cs}\p{Z}\p{Default_Ignorable_Code_Point}]/gu;
+
 export function validateSearchInput(query: unknown, k: unknown, minScore: unknown): { query: string; k: number; minScore?: number } {
   if (typeof query !== 'string') throw new InvalidInputError('query must be a string', { field: 'query' });
   const q = query.trim();
   if (q.length === 0) throw new InvalidInputError('query is empty', { field: 'query' });
+  if (q.replace(NOTHING_TO_SEARCH, '').length === 0) {
+    throw new InvalidInputError('query is empty: it holds only invisible, control or space characters', { field: 'query' });
+  }
   if (q.length > MAX_QUERY_CHARS) {
     throw new InvalidInputError(`query is ${q.length} characters; the limit is ${MAX_QUERY_CHARS}`, { field: 'query' });
   }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { InvalidInputError } from '../errors.js';
 import { normalizeText } from '../ingest/normalize.js';
 import { splitSections } from '../ingest/sections.js';
+import { MAX_METADATA_DEPTH, nestedDeeperThan } from '../ingest/metadata.js';
 import { DEFAULT_SECTION_CHARS } from '../ingest/options.js';
 import type { LoadItem } from '../ingest/types.js';
 import { runIngest, type IngestOptions, type IndexReport } from './ingest.js';
@@ -44,6 +45,9 @@ export async function upsertDocuments(docs: DocumentInput[], opts: UpsertOptions
     if (d.title !== undefined && typeof d.title !== 'string') throw new InvalidInputError(`${field}/title must be a string`, { field: `${field}/title` });
     if (d.metadata !== undefined && (d.metadata === null || typeof d.metadata !== 'object' || Array.isArray(d.metadata))) {
       throw new InvalidInputError(`${field}/metadata must be a JSON object`, { field: `${field}/metadata` });
+    }
+    if (d.metadata !== undefined && nestedDeeperThan(d.metadata, MAX_METADATA_DEPTH)) {
+      throw new InvalidInputError(`${field}/metadata is nested more than ${MAX_METADATA_DEPTH} levels deep`, { field: `${field}/metadata` });
     }
   });
   return runIngest(

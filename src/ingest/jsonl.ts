@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { readByteLines } from './byte-lines.js';
 import { sha256Hex } from './file-bytes.js';
+import { MAX_METADATA_DEPTH, nestedDeeperThan } from './metadata.js';
 import { normalizeText } from './normalize.js';
 import type { ResolvedLoadOptions } from './options.js';
 import { formatBytes, problem } from './problems.js';
@@ -36,6 +37,9 @@ function parseRecord(json: string): ParsedRecord {
   }
   if (value.metadata !== undefined && value.metadata !== null && !isPlainObject(value.metadata)) {
     return { ok: false, reason: `record "${id}" has "metadata" that is not a JSON object` };
+  }
+  if (isPlainObject(value.metadata) && nestedDeeperThan(value.metadata, MAX_METADATA_DEPTH)) {
+    return { ok: false, reason: `record "${id}" has "metadata" nested more than ${MAX_METADATA_DEPTH} levels deep` };
   }
   const title = typeof value.title === 'string' ? normalizeText(value.title).replace(/\s+/g, ' ').trim() : '';
   return {

@@ -123,6 +123,26 @@ const evalNdcgBaseline = collectionGauge('quarry_eval_ndcg_at_10_baseline', 'Rec
 const evalRecallBaseline = collectionGauge('quarry_eval_recall_at_100_baseline', 'Recorded baseline Recall@100 the alert rules compare against.');
 const COLLECTION_GAUGES = [documents, chunks, vectors, diskBytes, memoryBytes, evalNdcg, evalRecall, evalNdcgBaseline, evalRecallBaseline];
 
+const searchQueueWait = new Histogram({
+  name: 'quarry_search_queue_wait_seconds',
+  help: 'Time a search waited for its turn before it ran (admission control; 0 when it ran at once). quarry_search_duration_seconds counts the time after.',
+  buckets: LATENCY_BUCKETS,
+  registers,
+});
+
+const searchAdmissions = new Counter({
+  name: 'quarry_search_admissions_total',
+  help: "Searches by what admission control did: admitted (ran, perhaps after a wait), shed (refused with 429: too many waiting), abandoned (the client left while waiting).",
+  labelNames: ['outcome'] as const,
+  registers,
+});
+
+/** What admission control did with one search (src/server/admission.ts); a wait in seconds for admitted ones. */
+export function recordSearchQueue(outcome: 'admitted' | 'shed' | 'abandoned', waitSeconds?: number): void {
+  searchAdmissions.inc({ outcome });
+  if (outcome === 'admitted' && waitSeconds !== undefined) searchQueueWait.observe(waitSeconds);
+}
+
 export type EmbedKind = 'query' | 'documents';
 
 export interface SearchObservation {

@@ -10,11 +10,14 @@ import { resolve } from 'node:path';
 import type { Embedder } from '../embed/embedder.js';
 import { recordHttpRequest } from '../observe/metrics.js';
 import type { Reranker } from '../retrieve/rerank.js';
-import { authenticate } from './auth.js';
+import { Admission, defaultAdmissionLimits, type AdmissionLimits } from './admission.js';
+import { authenticate, type RouteAuth } from './auth.js';
 import { sendError, errorBody } from './http-errors.js';
 import { KeyStore, keysFileOf } from './keys.js';
 import type { ServerContext } from './context.js';
 import { genReqId, REDACT_PATHS, RequestLogController } from './log.js';
+import { installJsonParser } from './json-body.js';
+import { PathRedactor } from './redact.js';
 import { CollectionRegistry } from './registry.js';
 import { LIMITS } from './schemas.js';
 import { registerAuditRoutes } from './routes/audit.js';
@@ -32,6 +35,23 @@ import { registerVersionRoutes } from './routes/versions.js';
 import { registerGenerationRoutes } from './routes/generations.js';
 
 export type { ServerContext } from './context.js';
+
+/** A route as registered, with what access control requires of it. */
+export interface RouteEntry {
+  method: string;
+  url: string;
+  auth: RouteAuth;
+}
+
+const ROUTES = new WeakMap<FastifyInstance, RouteEntry[]>();
+
+/**
+ * Every route the server registered (HEAD twins of GETs left out), so the access-control
+ * tests enumerate the app itself and a new route cannot escape them.
+ */
+export function routesOf(app: FastifyInstance): RouteEntry[] {
+  return [...(ROUTES.get(app) ?? [])];
+}
 
 export interface ServerOptions {
   /** Folder holding the collections (and keys.json). */
@@ -55,6 +75,8 @@ export interface ServerOptions {
   canaryShare?: number;
   /** How long a collection refused for damaged files stays refused before a request verifies it again (default 10 s). */
   damagedRetryMs?: number;
+  /** Searches at once and waiting, past which a search answers 429 (default: defaultAdmissionLimits, from the cores). */
+  admission?: Partial<AdmissionLimits>;
 }
 
 function loggerOptions(opt: ServerOptions['logger']): FastifyServerOptions['logger'] {
@@ -65,6 +87,8 @@ function loggerOptions(opt: ServerOptions['logger']): FastifyServerOptions['logg
 
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const dataDir = resolve(opts.dataDir);
+  const redactor = new PathRedactor({ data: dataDir, models: opts.modelsDir, datasets: opts.datasetsRoot });
+  const redact = (m: string) => redactor.redact(m);
   const app = Fastify({
     logger: loggerOptions(opts.logger),
     logController: new RequestLogController(),
@@ -74,8 +98,17 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     return503OnClosing: true,
     frameworkErrors: (err, request, reply) => {
-      sendError(err, request, reply);
+      sendError(err, request, reply, redact);
     },
+  });
+
+  const table: RouteEntry[] = [];
+  ROUTES.set(app, table);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (method === 'HEAD') continue;
+      table.push({ method, url: route.url, auth: (route.config as { auth?: RouteAuth } | undefined)?.auth ?? {} });
+    }
   });
 
   const keys = new KeyStore(opts.keysFile ?? keysFileOf(dataDir), (problem) =>
@@ -91,6 +124,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     canaryShare: opts.canaryShare,
     damagedRetryMs: opts.damagedRetryMs,
     log: app.log,
+    redact,
   });
   const background = new Set<Promise<unknown>>();
   const ctx: ServerContext = {
@@ -100,7 +134,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     keys,
     datasetsRoot: opts.datasetsRoot ? resolve(opts.datasetsRoot) : undefined,
     ingestBatchChunks: opts.ingestBatchChunks,
-    jobs: new EvaluationJobs(),
+    jobs: new EvaluationJobs(redact),
+    admission: new Admission({ ...defaultAdmissionLimits(), ...opts.admission }),
+    redact,
     loadEmbedder: opts.loadEmbedder,
     track: (work) => {
       background.add(work);
@@ -135,7 +171,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     },
   });
 
-  app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
+  app.setErrorHandler((err, request, reply) => sendError(err, request, reply, redact));
+  installJsonParser(app, LIMITS.jsonDepth);
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send(errorBody('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0].slice(0, 200)}`));
   });

@@ -1,5 +1,6 @@
 /**
- * Access control: every route but /healthz needs `Authorization: Bearer <key>`. No key, or
+ * Access control: every route but /healthz, /readyz (bare status) and the web page's files
+ * needs `Authorization: Bearer <key>`. No key, or
  * one the keys file does not hold: 401. A key whose scope is below the route's, or that is
  * not allowed the route's collection: 403. Checked in onRequest, before the body is read, so
  * an unauthenticated client cannot make the server parse anything.
@@ -12,6 +13,12 @@ import { keyCoversCollection, scopeAllows, type KeyInfo, type KeyStore, type Sco
 export interface RouteAuth {
   /** No key needed (liveness only). */
   public?: boolean;
+  /**
+   * No key needed, but one that is sent is verified (401 when it is not valid) and its scope
+   * checked against `scope` only by the handler, which shows more to a key that has it
+   * (`request.apiKey`); /readyz: a bare status for probes, detail for admin and metrics keys.
+   */
+  optional?: boolean;
   scope?: Scope;
   collection?: 'param';
 }
@@ -38,12 +45,14 @@ export function authenticate(keys: KeyStore) {
     const auth: RouteAuth = request.routeOptions.config?.auth ?? {};
     if (auth.public) return;
     const header = request.headers.authorization;
+    if (auth.optional && (header === undefined || header === '')) return;
     if (header === undefined || header === '') throw unauthorized('MISSING_KEY', 'this endpoint needs an API key: send "Authorization: Bearer <key>"');
     const m = /^Bearer +([^\s]{1,200})$/i.exec(header);
     if (!m) throw unauthorized('MALFORMED_AUTHORIZATION', 'the Authorization header must be "Bearer <key>"');
     const key = keys.verify(m[1]);
     if (!key) throw unauthorized('UNKNOWN_KEY', 'the API key is not valid (unknown or revoked)');
     request.apiKey = key;
+    if (auth.optional) return;
     const need = auth.scope ?? 'read';
     if (!scopeAllows(key.scope, need)) {
       throw new HttpError(403, 'SCOPE_NOT_ALLOWED', `this endpoint needs a key with the ${need} scope; key ${key.id} has ${key.scope}`);
@@ -70,6 +79,11 @@ export function authorizeCollection(request: FastifyRequest, collection: string,
 /** Whether the request's key may see `collection` (listings show only those). */
 export function keyMaySee(request: FastifyRequest, collection: string): boolean {
   return request.apiKey !== undefined && keyCoversCollection(request.apiKey, collection);
+}
+
+/** Whether the request's key may see the operations views (/metrics, /readyz detail) of its collections. */
+export function keyMayObserve(request: FastifyRequest): boolean {
+  return request.apiKey !== undefined && scopeAllows(request.apiKey.scope, 'metrics');
 }
 
 /** Who the audit log names for a request: its key's id (never the key itself). */

@@ -4,7 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EvalReport } from '../api/evaluate.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
-import { toHttpError } from './http-errors.js';
+import type { FastifyBaseLogger } from 'fastify';
+import { toHttpError, type Redact } from './http-errors.js';
 
 export interface EvaluationJob {
   id: string;
@@ -29,6 +30,8 @@ const BASELINES_FILE = 'eval-baselines.json';
 const KEEP_JOBS = 100;
 
 export class EvaluationJobs {
+  constructor(private readonly redact: Redact = (m) => m) {}
+
   private readonly jobs = new Map<string, EvaluationJob>();
   private readonly running = new Set<Promise<unknown>>();
   private baselines: Record<string, Baseline> = {};
@@ -53,7 +56,11 @@ export class EvaluationJobs {
     await writeFileAtomic(this.baselinesFile, JSON.stringify(this.baselines, null, 2) + '\n');
   }
 
-  start(collection: string, dataset: string, run: (jobId: string) => Promise<EvalReport>): EvaluationJob {
+  /**
+   * Starts a job. A failure that answers 5xx cites `origin.requestId` (the request that
+   * started the job) and is logged under it, so the id a client sees finds the error.
+   */
+  start(collection: string, dataset: string, run: (jobId: string) => Promise<EvalReport>, origin?: { requestId: string; log: FastifyBaseLogger }): EvaluationJob {
     const job: EvaluationJob = { id: randomBytes(8).toString('hex'), collection, dataset, status: 'running', startedAt: new Date().toISOString() };
     this.jobs.set(job.id, job);
     const p = run(job.id).then(
@@ -63,7 +70,9 @@ export class EvaluationJobs {
       },
       (e: unknown) => {
         job.status = 'failed';
-        job.error = toHttpError(e, job.id).body.error;
+        const answer = toHttpError(e, origin?.requestId ?? job.id, this.redact);
+        job.error = answer.body.error;
+        if (answer.status >= 500) origin?.log.error({ err: e, collection, job: job.id }, 'evaluation job failed');
       },
     );
     const tracked = p.finally(() => {

@@ -91,15 +91,24 @@ function validationReply(e: FastifyError): { status: number; body: ErrorBody } {
   return { status: tooLarge ? 413 : 400, body: errorBody(tooLarge ? 'TOO_LARGE' : 'INVALID_INPUT', `${field} ${reason}`, field) };
 }
 
-/** Maps whatever a route threw to a status and the one error shape. */
-export function toHttpError(e: unknown, requestId: string): { status: number; body: ErrorBody; headers: Record<string, string> } {
+/** Rewrites a message for HTTP clients (the server's paths out: see redact.ts). */
+export type Redact = (message: string) => string;
+
+const asIs: Redact = (m) => m;
+
+/**
+ * Maps whatever a route threw to a status and the one error shape. A 500 cites `requestId`:
+ * whoever answers it must log the error under that id (sendError does, and so do the jobs).
+ */
+export function toHttpError(e: unknown, requestId: string, redact: Redact = asIs): { status: number; body: ErrorBody; headers: Record<string, string> } {
   if (e instanceof HttpError) return { status: e.statusCode, body: errorBody(e.code, e.message, e.field), headers: e.headers };
   if (isQuarryError(e)) {
     const field = typeof e.details.field === 'string' ? e.details.field : undefined;
     // the library's message names the server's data folder and a CLI command: not for HTTP clients
-    const message = e.code === 'COLLECTION_NOT_FOUND' ? `collection "${String(e.details.collection)}" does not exist` : e.message;
+    const message = e.code === 'COLLECTION_NOT_FOUND' ? `collection "${String(e.details.collection)}" does not exist` : redact(e.message);
     const status = statusOf(e);
-    return { status, body: errorBody(e.code, status >= 500 && e.category === 'internal' ? 'internal error' : message, field), headers: {} };
+    const internal = `internal error; the server log has the details under request id ${requestId}`;
+    return { status, body: errorBody(e.code, status >= 500 && e.category === 'internal' ? internal : message, field), headers: {} };
   }
   const fe = e as FastifyError;
   if (fe && Array.isArray(fe.validation) && fe.validation.length > 0) return { ...validationReply(fe), headers: {} };
@@ -111,8 +120,8 @@ export function toHttpError(e: unknown, requestId: string): { status: number; bo
   return { status: 500, body: errorBody('INTERNAL', `internal error; the server log has the details under request id ${requestId}`), headers: {} };
 }
 
-export function sendError(e: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<FastifyReply> {
-  const { status, body, headers } = toHttpError(e, request.id);
+export function sendError(e: unknown, request: FastifyRequest, reply: FastifyReply, redact: Redact = asIs): FastifyReply | Promise<FastifyReply> {
+  const { status, body, headers } = toHttpError(e, request.id, redact);
   if (status >= 500) request.log.error({ err: e }, 'request failed');
   const send = () => reply.code(status).headers(headers).send(body);
   // A body refused unread (too large): answer once it has been drained, or the socket closes

@@ -1,6 +1,8 @@
 /**
- * API keys: each has a scope (read < write < admin) and the collections it may touch (names,
- * or "*" for all). `<dataDir>/keys.json` (mode 0600, replaced atomically) holds only a salted
+ * API keys: each has a scope (read < write < admin, or metrics) and the collections it may
+ * touch (names, or "*" for all). `metrics` stands apart from the chain: it allows only the
+ * operations views (/metrics, /readyz's detail) of its collections, for a scraper that must
+ * not read documents; admin allows those views too. `<dataDir>/keys.json` (mode 0600, replaced atomically) holds only a salted
  * hash of each key's secret, never the secret: the key is shown once, when it is created.
  *
  * A key reads `qk_<id>_<secret>`: the id (12 hex digits) finds its record in O(1), the secret
@@ -17,7 +19,7 @@ import { InvalidInputError, QuarryError } from '../errors.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import { validateCollectionName } from '../store/collection.js';
 
-export const SCOPES = ['read', 'write', 'admin'] as const;
+export const SCOPES = ['read', 'write', 'admin', 'metrics'] as const;
 export type Scope = (typeof SCOPES)[number];
 export const ALL_COLLECTIONS = '*';
 export const KEYS_FILE = 'keys.json';
@@ -62,8 +64,13 @@ export function keysFileOf(dataDir: string): string {
   return join(resolve(dataDir), KEYS_FILE);
 }
 
+/** The chain where each scope allows what the ones before it allow. */
+const CHAIN: readonly Scope[] = ['read', 'write', 'admin'];
+
 export function scopeAllows(have: Scope, need: Scope): boolean {
-  return SCOPES.indexOf(have) >= SCOPES.indexOf(need);
+  if (need === 'metrics') return have === 'metrics' || have === 'admin';
+  if (have === 'metrics') return false;
+  return CHAIN.indexOf(have) >= CHAIN.indexOf(need);
 }
 
 export function keyCoversCollection(key: KeyInfo, collection: string): boolean {

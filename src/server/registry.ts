@@ -49,6 +49,8 @@ export interface RegistryOptions {
   /** How long a collection refused for damaged files stays refused before a request verifies it again (default 10 s). */
   damagedRetryMs?: number;
   log?: FastifyBaseLogger;
+  /** Takes the server's paths out of an error a client will read (see redact.ts). */
+  redact?: (message: string) => string;
 }
 
 /** One version of a collection as searches see it. */
@@ -243,7 +245,8 @@ export class CollectionRegistry {
       const info = errorInfo(e);
       // a model that is not the collection's, or no longer reproduces its fingerprint: refused
       slot.state = isQuarryError(e) && (e.code === 'MODEL_MISMATCH' || e.code === 'MODEL_DRIFT') ? 'refused' : 'failed';
-      slot.error = info;
+      // clients read it (status, 503s): the server's paths out; the log keeps them
+      slot.error = { code: info.code, message: this.opts.redact ? this.opts.redact(info.message) : info.message };
       if (isQuarryError(e) && (e.code === 'COLLECTION_CORRUPT' || e.code === 'INDEX_FILE_CORRUPT')) slot.failedAt = Date.now();
       this.opts.log?.error({ collection: slot.name, error: info }, 'collection cannot serve');
     }
@@ -326,11 +329,13 @@ export class CollectionRegistry {
   private failIfDamaged(slot: Slot, e: unknown): void {
     if (!isQuarryError(e) || e.category !== 'integrity' || e.code === 'MODEL_DRIFT' || e.code === 'MODEL_INTEGRITY') return;
     slot.state = 'failed';
-    slot.error = errorInfo(e);
+    const info = errorInfo(e);
+    // clients read it (status, 503s): the server's paths out; the log keeps them
+    slot.error = { code: info.code, message: this.opts.redact ? this.opts.redact(info.message) : info.message };
     slot.failedAt = Date.now();
     if (slot.view) this.retire(slot.view);
     slot.view = null;
-    this.opts.log?.error({ collection: slot.name, error: slot.error }, 'collection cannot serve');
+    this.opts.log?.error({ collection: slot.name, error: info }, 'collection cannot serve');
   }
 
   /** The slot of a collection that exists (found on disk if the server did not know it yet). */

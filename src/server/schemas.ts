@@ -23,6 +23,8 @@ export const LIMITS = {
   titleChars: 2000,
   metadataFields: 64,
   queryChars: 2048,
+  /** Levels of objects and arrays in any JSON body (metadata: MAX_METADATA_DEPTH, filters: MAX_FILTER_DEPTH). */
+  jsonDepth: 64,
   k: 1000,
   offset: 10_000,
 } as const;
@@ -349,7 +351,7 @@ export const sessionResponse = {
   description: 'the key that made the request (never its secret): what it may do and where',
   properties: {
     keyId: { type: 'string' },
-    scope: { type: 'string', enum: ['read', 'write', 'admin'] },
+    scope: { type: 'string', enum: ['read', 'write', 'admin', 'metrics'] },
     collections: { type: 'array', items: { type: 'string' }, description: 'collection names, or ["*"] for all' },
     label: { type: 'string' },
     createdAt: { type: 'string' },

@@ -10,6 +10,15 @@ import { isUnitRow, readSegment, verifySegment, writeSegment, type SegmentRecord
 import { WriterLock } from './writer-lock.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/**
+ * The namespace of quarry's own files in a data folder: keys.json, audit.log (and a rotated
+ * audit.log.1), eval-baselines.json, lock files, a collection being created (`<name>.creating-<pid>`).
+ * A collection's folder sits beside them, so no collection name may carry one of these
+ * extensions: a name can never collide with a file quarry keeps there, now or later. Files
+ * that start with '.' or hold '@' (temporaries, deployment files, generations) are out of
+ * reach of the grammar already. Case-insensitive, for case-insensitive file systems.
+ */
+const RESERVED_NAME = /\.(?:json|jsonl|log|lock|tmp|sqlite)(?![a-z])|\.creating-/i;
 
 export function validateCollectionName(name: string): string {
   if (typeof name !== 'string' || !NAME_RE.test(name) || name.includes('..')) {
@@ -18,7 +27,25 @@ export function validateCollectionName(name: string): string {
       { field: 'collection' },
     );
   }
+  if (RESERVED_NAME.test(name)) {
+    throw new InvalidInputError(
+      `invalid collection name ${JSON.stringify(name)}: names with .json, .jsonl, .log, .lock, .tmp, .sqlite or .creating- are reserved for quarry's own files in the data folder; choose another name`,
+      { field: 'collection' },
+    );
+  }
   return name;
+}
+
+/** Why `path` cannot become a collection's folder: null when it is absent or an empty folder. */
+async function foreignEntry(path: string): Promise<string | null> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch {
+    return null;
+  }
+  if (!st.isDirectory()) return 'it is a file';
+  return (await readdir(path)).length > 0 ? 'a folder that holds other files' : null;
 }
 
 export interface CollectionPaths {
@@ -114,6 +141,14 @@ export class Collection {
     });
     try {
       if (existsSync(paths.manifest)) throw new CollectionExistsError(name, resolve(dataDir));
+      // Something else by that name (a file, a folder quarry did not make): never delete it,
+      // and refuse before anything is written.
+      const foreign = await foreignEntry(paths.dir);
+      if (foreign) {
+        throw new InvalidInputError(`${paths.dir} exists and is not a quarry collection (${foreign}); move it away or choose another collection name or --data folder`, {
+          collection: name,
+        });
+      }
       await Collection.build(paths, manifest, name);
       return await Collection.open(dataDir, name, 'write', generation);
     } finally {
@@ -121,34 +156,26 @@ export class Collection {
     }
   }
 
-  /** Builds the folder under a temporary name and renames it, so a half-created collection is never seen. */
+  /**
+   * Builds the folder under a temporary name and renames it, so a half-created collection is
+   * never seen; whatever fails on the way, the temporary folder goes (none may be left behind).
+   */
   private static async build(paths: CollectionPaths, manifest: CollectionManifest, name: string): Promise<void> {
     const dataDir = dirname(paths.dir);
     const staging = `${paths.dir}.creating-${process.pid}`;
-    await rm(staging, { recursive: true, force: true });
     try {
+      await rm(staging, { recursive: true, force: true });
       await mkdir(join(staging, 'vectors'), { recursive: true });
       await mkdir(join(staging, 'indexes'), { recursive: true });
       new MetadataDb(join(staging, 'meta.sqlite'), false).close();
       await writeManifest(join(staging, 'manifest.json'), manifest);
+      if (existsSync(paths.dir)) await rm(paths.dir, { recursive: true, force: true }); // an empty folder (checked above)
+      await rename(staging, paths.dir);
     } catch (e) {
       await rm(staging, { recursive: true, force: true }).catch(() => undefined);
       if (isDiskFull(e)) throw new DiskFullError(dataDir, `collection "${name}" was not created`, { cause: e });
       throw e;
     }
-    if (existsSync(paths.dir)) {
-      // A folder without a manifest: never delete what quarry did not make.
-      const entries = await readdir(paths.dir);
-      if (entries.length > 0) {
-        await rm(staging, { recursive: true, force: true });
-        throw new InvalidInputError(
-          `${paths.dir} exists and is not a quarry collection; move it away or choose another collection name or --data folder`,
-          { collection: name },
-        );
-      }
-      await rm(paths.dir, { recursive: true, force: true });
-    }
-    await rename(staging, paths.dir);
     await fsyncDir(dataDir);
   }
 

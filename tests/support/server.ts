@@ -18,6 +18,9 @@ export async function hashServer(dataDir: string, embedder: Embedder, extra: Par
       if (ref === HASH_MODEL || ref.startsWith(`${HASH_MODEL}:`)) return embedder;
       throw new ModelNotProvisionedError(ref, '(test)', 'only the hash embedder exists in these tests');
     },
+    // tests fire bursts of searches at once and expect every one answered: a long queue, no wait target
+    // (tests/server-overload.test.ts sets its own bounds)
+    admission: { queue: 10_000, targetWaitMs: 600_000 },
     ...extra,
   });
 }

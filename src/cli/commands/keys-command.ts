@@ -30,7 +30,7 @@ export function registerKeys(program: Command): void {
     keys
       .command('create')
       .description('create a key and print it (only it, on stdout, once: it is not stored)')
-      .addOption(new Option('--scope <scope>', 'read (search), write (documents, rollback) or admin (collections, evaluations)').choices([...SCOPES]).makeOptionMandatory())
+      .addOption(new Option('--scope <scope>', 'read (search), write (documents, rollback), admin (collections, evaluations, /metrics, /readyz detail) or metrics (/metrics and /readyz detail only)').choices([...SCOPES]).makeOptionMandatory())
       .option('--collection <name>', `a collection the key may use (repeatable), or "${ALL_COLLECTIONS}" for all`, collect)
       .option('--label <text>', 'a note to recognize the key by in `quarry keys list`'),
   ).action(async (o: KeysFlags & { scope: string; collection?: string[]; label?: string }) => {

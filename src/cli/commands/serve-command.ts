@@ -11,6 +11,9 @@ interface ServeFlags {
   keys?: string;
   datasets?: string;
   canary: number;
+  maxSearches?: number;
+  maxQueued?: number;
+  queueTargetMs?: number;
   logLevel: string;
 }
 
@@ -38,6 +41,9 @@ export function registerServe(program: Command): void {
     .option('--keys <file>', 'API keys file (default <data>/keys.json)')
     .option('--datasets <dir>', 'folder under which evaluation runs may name BEIR datasets (evaluations are refused without it)')
     .option('--canary <share>', 'share of searches (0-1) that a shadow generation also answers in the background, compared in /metrics (default 0)', floatArg(0, 1), 0)
+    .option('--max-searches <n>', 'searches that run at once (default $QUARRY_MAX_SEARCHES or 1: a search runs on the one JavaScript thread, its model over every core)', intArg(1, 10_000))
+    .option('--max-queued <n>', 'searches that may wait for a turn; past it a search answers 429 with Retry-After (default $QUARRY_MAX_QUEUED_SEARCHES or 8 per core)', intArg(0, 1_000_000))
+    .option('--queue-target-ms <ms>', 'a search that would wait longer than this for its turn answers 429 at once (default $QUARRY_QUEUE_TARGET_MS or the mean search time, at least 20 ms)', intArg(1, 600_000))
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
     .action(async (o: ServeFlags) => {
       await initTracing();
@@ -47,6 +53,11 @@ export function registerServe(program: Command): void {
         keysFile: o.keys,
         datasetsRoot: o.datasets,
         canaryShare: o.canary,
+        admission: {
+          ...(o.maxSearches !== undefined ? { concurrency: o.maxSearches } : {}),
+          ...(o.maxQueued !== undefined ? { queue: o.maxQueued } : {}),
+          ...(o.queueTargetMs !== undefined ? { targetWaitMs: o.queueTargetMs } : {}),
+        },
         logger: { level: o.logLevel },
       });
       const stop = shutdownSignal();

@@ -36,7 +36,8 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: ServerContext): v
         { action: q.action, target: q.target, since: q.since, limit: q.limit === undefined ? DEFAULT_LIMIT : Number(q.limit) },
         keep,
       );
-      return { entries, problems };
+      // the log is written by the CLI too, whose messages name files by their absolute path
+      return { entries: entries.map((e) => (e.error ? { ...e, error: { ...e.error, message: ctx.redact(e.error.message) } } : e)), problems };
     },
   );
 }

@@ -108,7 +108,7 @@ export function registerEvaluationRoutes(app: FastifyInstance, ctx: ServerContex
           app.log.error({ collection: name, job: jobId, err: e }, 'cannot append the evaluation to the history'),
         );
         return report;
-      });
+      }, { requestId: request.id, log: request.log });
       return reply.code(202).header('location', `/collections/${encodeURIComponent(name)}/evaluations/${job.id}`).send(job);
     },
   );

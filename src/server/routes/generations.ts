@@ -6,11 +6,10 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { listGenerations, promote, reindex, rollbackGeneration, setJudgments, type ReindexReport } from '../../api/generations.js';
-import { isQuarryError } from '../../errors.js';
 import type { IndexSettings } from '../../store/manifest.js';
 import type { ServerContext } from '../context.js';
 import { actorOf } from '../auth.js';
-import { HttpError } from '../http-errors.js';
+import { HttpError, toHttpError } from '../http-errors.js';
 import { errorResponse, indexSettings, modelRef, nameParams } from '../schemas.js';
 
 interface ReindexJob {
@@ -115,12 +114,12 @@ export function registerGenerationRoutes(app: FastifyInstance, ctx: ServerContex
           onProgress: (p) => (job.progress = p),
         }).then(
           (report) => Object.assign(job, { status: 'done', report, finishedAt: new Date().toISOString() }),
-          (e: unknown) =>
-            Object.assign(job, {
-              status: 'failed',
-              finishedAt: new Date().toISOString(),
-              error: isQuarryError(e) ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: (e as Error).message },
-            }),
+          (e: unknown) => {
+            // like a request's error: the server's paths out, a 5xx logged under the id it cites
+            const answer = toHttpError(e, request.id, ctx.redact);
+            if (answer.status >= 500) request.log.error({ err: e, collection: name }, 'reindex job failed');
+            return Object.assign(job, { status: 'failed', finishedAt: new Date().toISOString(), error: answer.body.error });
+          },
         ),
       );
       return reply.code(202).header('location', `/collections/${encodeURIComponent(name)}/generations`).send({ reindex: job });

@@ -16,8 +16,11 @@ type SearchBody = Pick<
  * the answer is the object `quarry search --json` prints. The X-Quarry-Version header names
  * the version the search saw (one version, whatever is being written meanwhile).
  *
- * Each answered search's time (as the client waits for it, from the handler's start) goes
- * into a rolling window per collection and mode, which GET /collections/:name/stats reads.
+ * A search first takes a turn from admission control (admission.ts): past the bound it
+ * answers 429 with Retry-After at once. Each answered search's time, as the client waits for
+ * it (from the request's arrival, so the wait for a turn too; the wait alone is in the
+ * X-Quarry-Queue-Ms header), is its tookMs and goes into a rolling window per collection and
+ * mode, which GET /collections/:name/stats reads.
  */
 export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const latency = new LatencyWindows();
@@ -33,9 +36,18 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
       config: { auth: { scope: 'read', collection: 'param' }, docs: { 200: searchResponse, 400: errorResponse, 404: errorResponse, 413: errorResponse, 503: errorResponse } },
     },
     async (request, reply) => {
-      const started = performance.now();
+      // from the request's arrival, so the time it waited for a turn is in tookMs and the stats
+      const started = performance.now() - reply.elapsedTime;
       const { query, ...opts } = request.body;
-      const lease = await ctx.registry.acquire(request.params.name);
+      const turn = await ctx.admission.enter((cancel) => reply.raw.once('close', () => !reply.raw.writableFinished && cancel()));
+      reply.header('x-quarry-queue-ms', turn.waitedMs.toFixed(1));
+      let lease;
+      try {
+        lease = await ctx.registry.acquire(request.params.name);
+      } catch (e) {
+        turn.release();
+        throw e;
+      }
       try {
         if (opts.rerank) await ctx.registry.reranker.ready();
         const res = await searchSession(
@@ -58,6 +70,7 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
         return reply.header('x-quarry-version', String(lease.view.generation)).send(res);
       } finally {
         lease.release();
+        turn.release();
       }
     },
   );

@@ -72,7 +72,8 @@ export function registerUiRoutes(app: FastifyInstance, _ctx: ServerContext, webD
     if (!html) {
       return reply
         .code(503)
-        .send(errorBody('WEB_UI_NOT_BUILT', `the web page is not built (no ${join(webDir, 'index.html')}): run \`npm run build\` in the quarry folder, then reload`));
+        // no absolute path: this route needs no key
+        .send(errorBody('WEB_UI_NOT_BUILT', 'the web page is not built (no dist/web/index.html): run `npm run build` in the quarry folder, then reload'));
     }
     return reply.type('text/html; charset=utf-8').send(html);
   });
