@@ -135,7 +135,7 @@ export class Collection {
     await mkdir(resolve(dataDir), { recursive: true });
     // Two processes creating the same collection at once: the second is told that another
     // process is writing it (the lock names it), never that the folder is not a collection.
-    const creating = await WriterLock.acquire(`${paths.dir}@create.lock`, name).catch((e: unknown) => {
+    const creating = await WriterLock.acquire(`${paths.dir}@create.lock`, name, { durable: false }).catch((e: unknown) => {
       if (isDiskFull(e)) throw new DiskFullError(resolve(dataDir), `collection "${name}" was not created`, { cause: e });
       throw e;
     });

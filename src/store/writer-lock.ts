@@ -1,4 +1,5 @@
-import { open, readFile, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, open, readFile, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { CollectionLockedError } from '../errors.js';
 
@@ -16,14 +17,29 @@ interface LockInfo {
 export class WriterLock {
   private constructor(private readonly path: string) {}
 
-  static async acquire(path: string, collection: string): Promise<WriterLock> {
+  /**
+   * `durable: false` skips the fsync: for a lock held only for moments (creating a folder),
+   * whose loss in a crash is harmless.
+   */
+  static async acquire(path: string, collection: string, opts: { durable?: boolean } = {}): Promise<WriterLock> {
     for (let attempt = 0; attempt < 2; attempt++) {
+      // The lock is written whole under a private name, then linked into place (link fails if
+      // the lock exists): another process never sees an empty lock that it would take for stale.
+      const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
       try {
-        const fh = await open(path, 'wx');
-        const info: LockInfo = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
-        await fh.writeFile(JSON.stringify(info));
-        await fh.sync();
-        await fh.close();
+        const fh = await open(tmp, 'wx');
+        try {
+          const info: LockInfo = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+          await fh.writeFile(JSON.stringify(info));
+          if (opts.durable !== false) await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await link(tmp, path).catch(async (e: NodeJS.ErrnoException) => {
+          // a file system without hard links: create the lock in place (open with O_EXCL)
+          if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'].includes(e.code ?? '')) throw e;
+          await writeFile(path, await readFile(tmp), { flag: 'wx' });
+        });
         return new WriterLock(path);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
@@ -31,8 +47,10 @@ export class WriterLock {
         if (holder && isAlive(holder)) {
           throw new CollectionLockedError(collection, path, `pid ${holder.pid} on ${holder.host} since ${holder.since}`);
         }
-        // Stale (its process is gone) or unreadable (crashed while writing it): take it over.
+        // Stale (its process is gone) or unreadable (damaged): take it over.
         await unlink(path).catch(() => undefined);
+      } finally {
+        await unlink(tmp).catch(() => undefined);
       }
     }
     throw new CollectionLockedError(collection, path, 'another process that keeps re-creating the lock');
