@@ -133,3 +133,29 @@ test('a search that would wait longer than the target is shed though the queue h
     });
   }
 });
+
+test('a search waiting for its collection to warm holds no turn: other collections keep answering', async () => {
+  await seedCollection(dir.path, 'late', gated, docs('l', 3, 'otter'));
+  let warm!: () => void;
+  const warmed = new Promise<void>((r) => (warm = r));
+  const server = await hashServer(dir.path, gated, {
+    admission: { concurrency: 1, queue: 0 },
+    beforeWarmup: async (name) => {
+      if (name === 'late') await warmed;
+    },
+  });
+  try {
+    await server.ready();
+    const search = (c: string, query: string) => server.inject({ method: 'POST', url: `/collections/${c}/search`, headers: bearer(k), payload: { query, mode: 'bm25' } });
+    await waitFor('notes to serve', async () => (await search('notes', 'heron')).statusCode === 200);
+    const waiting = search('late', 'otter');
+    await new Promise((r) => setTimeout(r, 50));
+    // one search at a time and no queue: it is answered only because the one above holds no turn
+    const other = await search('notes', 'heron');
+    assert.equal(other.statusCode, 200, other.body);
+    warm();
+    assert.equal((await waiting).statusCode, 200);
+  } finally {
+    await server.close();
+  }
+});

@@ -39,17 +39,19 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
       // from the request's arrival, so the time it waited for a turn is in tookMs and the stats
       const started = performance.now() - reply.elapsedTime;
       const { query, ...opts } = request.body;
-      const turn = await ctx.admission.enter((cancel) => reply.raw.once('close', () => !reply.raw.writableFinished && cancel()));
-      reply.header('x-quarry-queue-ms', turn.waitedMs.toFixed(1));
-      let lease;
-      try {
-        lease = await ctx.registry.acquire(request.params.name);
-      } catch (e) {
-        turn.release();
-        throw e;
-      }
+      // waits for a collection still warming, a new version or the tier-2 model's first load
+      // before taking a turn, so those never hold a turn other collections' searches need
+      const lease = await ctx.registry.acquire(request.params.name);
+      let turn;
       try {
         if (opts.rerank) await ctx.registry.reranker.ready();
+        turn = await ctx.admission.enter((cancel) => reply.raw.once('close', () => !reply.raw.writableFinished && cancel()));
+      } catch (e) {
+        lease.release();
+        throw e;
+      }
+      reply.header('x-quarry-queue-ms', turn.waitedMs.toFixed(1));
+      try {
         const res = await searchSession(
           { session: lease.view.session, embedder: lease.embedder, reranker: ctx.registry.reranker },
           query,
