@@ -199,6 +199,7 @@ export const errorResponse = {
 
 const searchResult = {
   type: 'object',
+  required: ['rank', 'score', 'chunkId', 'docId', 'source', 'text', 'span', 'metadata', 'scores', 'lineage'],
   properties: {
     rank: { type: 'integer' },
     score: { type: 'number' },
@@ -208,10 +209,11 @@ const searchResult = {
     locator: { type: 'string' },
     title: { type: 'string' },
     text: { type: 'string' },
-    span: { type: 'object', properties: { start: { type: 'integer' }, end: { type: 'integer' } } },
+    span: { type: 'object', required: ['start', 'end'], properties: { start: { type: 'integer' }, end: { type: 'integer' } } },
     metadata: { type: 'object' },
     scores: {
       type: 'object',
+      required: ['vector', 'bm25', 'fused', 'rerank'],
       properties: {
         vector: { type: 'number', nullable: true },
         bm25: { type: 'number', nullable: true },
@@ -219,7 +221,7 @@ const searchResult = {
         rerank: { type: 'number', nullable: true },
       },
     },
-    lineage: { type: 'object', properties: { contentHash: { type: 'string' }, model: { type: 'string' }, ingestedAt: { type: 'string' } } },
+    lineage: { type: 'object', required: ['contentHash', 'model', 'ingestedAt'], properties: { contentHash: { type: 'string' }, model: { type: 'string' }, ingestedAt: { type: 'string' } } },
     highlights: {
       type: 'array',
       description: 'with `highlight: true`: [start, end) pairs of UTF-16 offsets into `text`, sorted, not overlapping',
@@ -231,6 +233,7 @@ const searchResult = {
 export const searchResponse = {
   type: 'object',
   description: 'the object `quarry search --json` prints; the X-Quarry-Version header names the version searched',
+  required: ['query', 'collection', 'model', 'mode', 'queryTruncated', 'results', 'stagesMs', 'tookMs'],
   properties: {
     query: { type: 'string' },
     collection: { type: 'string' },
@@ -301,6 +304,7 @@ export const readinessResponse = {
 
 export const evaluationJob = {
   type: 'object',
+  required: ['id', 'collection', 'status', 'startedAt'],
   properties: {
     id: { type: 'string' },
     collection: { type: 'string' },
