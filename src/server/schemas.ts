@@ -200,6 +200,7 @@ export const errorResponse = {
 const searchResult = {
   type: 'object',
   required: ['rank', 'score', 'chunkId', 'docId', 'source', 'text', 'span', 'metadata', 'scores', 'lineage'],
+  additionalProperties: false,
   properties: {
     rank: { type: 'integer' },
     score: { type: 'number' },
@@ -209,11 +210,12 @@ const searchResult = {
     locator: { type: 'string' },
     title: { type: 'string' },
     text: { type: 'string' },
-    span: { type: 'object', required: ['start', 'end'], properties: { start: { type: 'integer' }, end: { type: 'integer' } } },
+    span: { type: 'object', required: ['start', 'end'], additionalProperties: false, properties: { start: { type: 'integer' }, end: { type: 'integer' } } },
     metadata: { type: 'object' },
     scores: {
       type: 'object',
       required: ['vector', 'bm25', 'fused', 'rerank'],
+      additionalProperties: false,
       properties: {
         vector: { type: 'number', nullable: true },
         bm25: { type: 'number', nullable: true },
@@ -221,7 +223,7 @@ const searchResult = {
         rerank: { type: 'number', nullable: true },
       },
     },
-    lineage: { type: 'object', required: ['contentHash', 'model', 'ingestedAt'], properties: { contentHash: { type: 'string' }, model: { type: 'string' }, ingestedAt: { type: 'string' } } },
+    lineage: { type: 'object', required: ['contentHash', 'model', 'ingestedAt'], additionalProperties: false, properties: { contentHash: { type: 'string' }, model: { type: 'string' }, ingestedAt: { type: 'string' } } },
     highlights: {
       type: 'array',
       description: 'with `highlight: true`: [start, end) pairs of UTF-16 offsets into `text`, sorted, not overlapping',
@@ -234,6 +236,7 @@ export const searchResponse = {
   type: 'object',
   description: 'the object `quarry search --json` prints; the X-Quarry-Version header names the version searched',
   required: ['query', 'collection', 'model', 'mode', 'queryTruncated', 'results', 'stagesMs', 'tookMs'],
+  additionalProperties: false,
   properties: {
     query: { type: 'string' },
     collection: { type: 'string' },
