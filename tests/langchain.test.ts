@@ -129,3 +129,16 @@ test("structured queries become quarry filters (and, or, not by De Morgan); what
   assert.throws(() => t.visitStructuredQuery(new StructuredQuery('x', new Operation('not', [new Comparison('gt', 'year', 2020)]))), InvalidInputError);
   assert.deepEqual(t.mergeFilters({ lang: 'en' }, { year: { $gt: 1 } }), { $and: [{ lang: 'en' }, { year: { $gt: 1 } }] });
 });
+
+test('in process: the vector store writes through the library (add, search with score, filter, delete)', async () => {
+  const store = new QuarryVectorStore(local({ model: MINILM }), { search: { mode: 'vector' } });
+  const [id] = await store.addDocuments([new Document({ pageContent: 'Honey bees tell each other where flowers are with a waggle dance.', metadata: { lang: 'en', topic: 'nature', year: 2022 } })], { ids: ['bees'] });
+  assert.equal(id, 'bees');
+  const [[doc, score]] = await store.similaritySearchWithScore('how do bees communicate', 1, { topic: 'nature' });
+  assert.equal(doc.id, 'bees');
+  assert.ok(score > 0.3 && score <= 1, `a cosine: ${score}`);
+  await store.delete({ ids: ['bees'] });
+  assert.deepEqual(await store.similaritySearch('how do bees communicate', 4, { topic: 'nature' }), []);
+  await assert.rejects(store.addDocuments([new Document({ pageContent: 'x' })], { ids: ['a', 'b'] }), InvalidInputError);
+});
+

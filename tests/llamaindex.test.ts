@@ -124,3 +124,14 @@ test('over HTTP with a key: the vector store adds split documents, queries with 
   const res = await engine.query({ query: 'the pull of the moon on the ocean' });
   assert.match(res.message.content as string, /Ocean tides follow/);
 });
+
+test('in process: the vector store writes through the library and deletes by document', async () => {
+  const store = new QuarryVectorStore(local({ model: MINILM }), { search: { mode: 'hybrid' } });
+  await store.add([new Document({ id_: 'bees', text: 'Honey bees tell each other where flowers are with a waggle dance.', metadata: { topic: 'nature' } })]);
+  const hit = await store.query({ queryStr: 'waggle dance of bees', similarityTopK: 1, mode: VectorStoreQueryMode.DEFAULT, filters: { filters: [{ key: 'topic', value: 'nature', operator: '==' }] } });
+  assert.equal(hit.nodes?.[0].sourceNode?.nodeId, 'bees');
+  await store.delete('bees');
+  const gone = await store.query({ queryStr: 'waggle dance of bees', similarityTopK: 1, mode: VectorStoreQueryMode.DEFAULT, filters: { filters: [{ key: 'topic', value: 'nature', operator: '==' }] } });
+  assert.deepEqual(gone.nodes, []);
+});
+
