@@ -153,6 +153,7 @@ test('Retry-After: seconds and HTTP dates', () => {
   assert.equal(parseRetryAfter('soon'), undefined);
   const now = Date.parse('2026-01-01T00:00:00Z');
   assert.equal(parseRetryAfter('Thu, 01 Jan 2026 00:00:02 GMT', now), 2000);
+  assert.throws(() => new QuarryClient({ baseUrl: 'not a url' }), InvalidInputError);
 });
 
 /**

@@ -4,7 +4,7 @@
  * classes (remote-errors.ts), 429 and 503-with-Retry-After are retried (retry.ts), and every
  * call has one deadline, retries and waits included.
  */
-import { QuarryError, RequestTimeoutError, ServerUnreachableError } from '../errors.js';
+import { InvalidInputError, RequestTimeoutError, ServerUnreachableError } from '../errors.js';
 import { remoteError } from './remote-errors.js';
 import { DEFAULT_RETRY, parseRetryAfter, retryDelay, type RetryPolicy } from './retry.js';
 import type {
@@ -65,7 +65,7 @@ export class QuarryClient {
     try {
       url = new URL(opts.baseUrl);
     } catch {
-      throw new QuarryError('INVALID_INPUT', 'invalid-input', `baseUrl ${JSON.stringify(opts.baseUrl)} is not a URL; give one like http://127.0.0.1:8080`);
+      throw new InvalidInputError(`baseUrl ${JSON.stringify(opts.baseUrl)} is not a URL; give one like http://127.0.0.1:8080`, { field: 'baseUrl' });
     }
     this.baseUrl = url.href.replace(/\/+$/, '');
     this.key = opts.key;
