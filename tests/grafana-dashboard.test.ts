@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Panel, RowPanel } from '@grafana/schema';
+import { chromium } from 'playwright-core';
 import { dashboard } from '../deploy/grafana/dashboard.js';
 import { QuarryClient } from '../src/client/index.js';
 import { metricsRegistry } from '../src/observe/metrics.js';
@@ -59,6 +61,7 @@ let served: Served;
 let prometheus: ChildProcess;
 let promUrl: string;
 let promLog = '';
+let trafficStart = 0;
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -122,10 +125,12 @@ before(async () => {
 
   // traffic: an evaluation (which ingests its corpus and sets the gauges and baseline), an upsert,
   // a shadow generation for the canary, searches in every mode, an empty result, a 404
+  trafficStart = Date.now() / 1000;
   const client = new QuarryClient({ baseUrl: served.url, key, timeoutMs: 60_000 });
   await client.createCollection({ name: COLLECTION });
   const job = await client.startEvaluation(COLLECTION, { dataset: 'mini', modes: ['bm25', 'vector', 'hybrid'], baseline: true });
   await client.waitForEvaluation(COLLECTION, job.id, { timeoutMs: 60_000 });
+  await new Promise((r) => setTimeout(r, 1200)); // a scrape between the evaluation's ingest and this one
   await client.upsertDocuments(COLLECTION, [{ id: 'extra', text: 'Lighthouses warn ships away from rocks with a rotating beam of light.', metadata: { kind: 'note' } }]);
   const reindex = await fetch(`${served.url}/collections/${COLLECTION}/generations`, {
     method: 'POST',
@@ -187,3 +192,67 @@ test("every panel's queries return data from a real Prometheus scraping a real q
   const [emptyRate] = await promQuery(substitute(exprsOf(dataPanels.find((p) => p.title === 'Empty-result rate')!)[0]));
   assert.ok(Number(emptyRate.value[1]) > 0 && Number(emptyRate.value[1]) < 1, `one empty search among many: ${emptyRate.value[1]}`);
 });
+
+/**
+ * A picture of the panels with the data of this run: each panel's queries over the run, from
+ * Prometheus's range API, drawn by uPlot in Debian's Chromium (not Grafana, which the tests do
+ * not run; the titles, units and legends are the dashboard's). Written to
+ * tests/.artifacts/screenshots/dashboard-panels.png; with QUARRY_UPDATE_SCREENSHOTS=1 also to
+ * docs/images/, where docs/observability.md shows it.
+ */
+test('the panels drawn from the data Prometheus recorded in this run', async (t) => {
+  const CHROMIUM = '/usr/bin/chromium';
+  if (!existsSync(CHROMIUM)) throw new Error(`drawing the panels needs Debian's Chromium at ${CHROMIUM} (apt-get install chromium; .ci/run does)`);
+  const end = Date.now() / 1000;
+  const charts: Array<{ title: string; unit: string; series: Array<{ name: string; points: Array<[number, number]> }> }> = [];
+  for (const p of dataPanels) {
+    const series: Array<{ name: string; points: Array<[number, number]> }> = [];
+    for (const target of p.targets as Array<Target & { legendFormat: string }>) {
+      const q = new URLSearchParams({ query: substitute(target.expr), start: String(trafficStart - 2), end: String(end), step: '1' });
+      const body = (await (await fetch(`${promUrl}/api/v1/query_range?${q}`)).json()) as { data: { result: Array<{ metric: Record<string, string>; values: Array<[number, string]> }> } };
+      for (const r of body.data.result) {
+        const name = target.legendFormat.replace(/\{\{(\w+)\}\}/g, (_, l: string) => r.metric[l] ?? '');
+        series.push({ name, points: r.values.map(([ts, v]) => [ts, Number(v)] as [number, number]).filter(([, v]) => Number.isFinite(v)) });
+      }
+    }
+    charts.push({ title: p.title!, unit: String(p.fieldConfig?.defaults.unit), series: series.filter((x) => x.points.length > 0).slice(0, 8) });
+  }
+  assert.ok(charts.every((c) => c.series.length > 0), `every panel has a series to draw: ${charts.filter((c) => c.series.length === 0).map((c) => c.title)}`);
+  const uplot = await readFile(join(REPO_ROOT, 'node_modules', 'uplot', 'dist', 'uPlot.iife.min.js'), 'utf8');
+  const css = await readFile(join(REPO_ROOT, 'node_modules', 'uplot', 'dist', 'uPlot.min.css'), 'utf8');
+  const html = `<!doctype html><html><head><style>${css}
+    body { font: 12px sans-serif; margin: 8px; background: #111217; color: #ccccdc; }
+    #grid { display: grid; grid-template-columns: repeat(3, 420px); gap: 8px; }
+    .panel { background: #181b1f; border: 1px solid #2c3235; padding: 6px; }
+    .panel h3 { margin: 0 0 4px; font-size: 12px; font-weight: 600; }
+    .u-legend { font-size: 10px; color: #ccccdc; } .u-axis { color: #ccccdc; }
+    </style></head><body><div id="grid"></div><script>${uplot}</script><script>
+    const charts = ${JSON.stringify(charts)};
+    // axis labels in the panel's unit, as Grafana would print them
+    const fmt = (unit) => (u, vals) => vals.map((v) => v == null ? '' :
+      unit === 'bytes' ? (v / 1048576).toFixed(2) + ' MiB' :
+      unit === 'percentunit' ? (v * 100).toFixed(0) + '%' :
+      unit === 's' ? (v * 1000).toFixed(0) + ' ms' :
+      unit === 'reqps' || unit === 'ops' ? v.toFixed(2) + '/s' : String(+v.toFixed(3)));
+    const colors = ['#73bf69', '#f2cc0c', '#8ab8ff', '#ff780a', '#f2495c', '#5794f2', '#b877d9', '#fade2a'];
+    for (const c of charts) {
+      const div = document.createElement('div'); div.className = 'panel';
+      div.innerHTML = '<h3></h3>'; div.querySelector('h3').textContent = c.title + ' (' + c.unit + ')';
+      document.getElementById('grid').appendChild(div);
+      const xs = [...new Set(c.series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
+      const data = [xs, ...c.series.map((s) => { const m = new Map(s.points); return xs.map((x) => m.has(x) ? m.get(x) : null); })];
+      new uPlot({ width: 400, height: 170, series: [{}, ...c.series.map((s, i) => ({ label: s.name, stroke: colors[i % colors.length], width: 1.5, spanGaps: true }))], legend: { live: false }, axes: [{ stroke: '#ccccdc', grid: { stroke: '#2c3235' } }, { stroke: '#ccccdc', grid: { stroke: '#2c3235' }, size: 80, values: fmt(c.unit) }] }, data, div);
+    }
+    window.drawn = document.querySelectorAll('.uplot').length;
+  </script></body></html>`;
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  t.after(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1300, height: 800 } });
+  await page.setContent(html);
+  assert.equal(await page.evaluate(() => (globalThis as unknown as { drawn: number }).drawn), charts.length, 'every panel was drawn');
+  const shots = join(REPO_ROOT, 'tests', '.artifacts', 'screenshots');
+  await mkdir(shots, { recursive: true });
+  await page.screenshot({ path: join(shots, 'dashboard-panels.png'), fullPage: true });
+  if (process.env.QUARRY_UPDATE_SCREENSHOTS === '1') await copyFile(join(shots, 'dashboard-panels.png'), join(REPO_ROOT, 'docs', 'images', 'dashboard-panels.png'));
+});
+
