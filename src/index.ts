@@ -42,6 +42,7 @@ export {
   parseModelRef,
   provisionFromPyPI,
   pullFromHub,
+  provisionModels,
   resolveModel,
 } from './embed/models/index.js';
 export { chunkSections, type Chunk, type ChunkOptions } from './chunk/chunker.js';

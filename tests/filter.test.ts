@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import Database from 'better-sqlite3';
 import { test } from 'node:test';
 import { InvalidInputError } from '../src/errors.js';
 import { matches, parseFilter, type Filter } from '../src/retrieve/filter/tree.js';
 import { compileFilterSql } from '../src/store/local/filter-sql.js';
+import { SqliteDb, type SqlValue } from '../src/store/sqlite.js';
 
 const docs = [
   { id: 'a', metadata: { lang: 'en', year: 2019, tag: 'x', published: '2019-05-01', author: { name: 'Ada' }, draft: false } },
@@ -14,12 +14,12 @@ const docs = [
 ];
 
 function matching(filter: Filter): string[] {
-  const db = new Database(':memory:');
+  const db = new SqliteDb(':memory:');
   db.exec('CREATE TABLE d (id TEXT, metadata TEXT)');
   for (const d of docs) db.prepare('INSERT INTO d VALUES (?, ?)').run(d.id, JSON.stringify(d.metadata));
   const tree = parseFilter(filter);
   const { sql, params } = compileFilterSql(tree);
-  const rows = db.prepare(`SELECT id FROM d WHERE ${sql} ORDER BY id`).all(...params) as Array<{ id: string }>;
+  const rows = db.prepare(`SELECT id FROM d WHERE ${sql} ORDER BY id`).all(...(params as SqlValue[])) as Array<{ id: string }>;
   db.close();
   const got = rows.map((r) => r.id);
   // the SQL compiler agrees with the tree's reference semantics

@@ -224,7 +224,7 @@ test('quarry search --mode hybrid and quarry eval from the command line', async 
   assert.equal(res.results[0].docId, TARGET);
   assert.deepEqual(Object.keys(res.results[0].scores).sort(), ['bm25', 'fused', 'rerank', 'vector']);
   const bad = await runCli(['search', 'x', '--mode', 'hybrid', '--weights', 'vectr=1', '--data', dir.path]);
-  assert.equal(bad.code, 2);
+  assert.equal(bad.code, 2, bad.stderr);
   assert.match(bad.stderr, /unknown retriever "vectr"/);
 
   await writeFile(join(corpusDir, 'queries.jsonl'), ['ORD-2024-00042', 'ORD-2024-00007', 'ORD-2024-00019'].map((t, i) => JSON.stringify({ _id: `q${i}`, text: t })).join('\n') + '\n');

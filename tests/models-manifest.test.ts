@@ -1,6 +1,7 @@
 /**
  * The repo's models/manifest.json: well-formed, every default variant obtainable from some source,
- * and (where the shared model folder is on this machine) its support-file pins equal to the real files.
+ * and its support-file pins equal to the files quarry ships (models/files) and, where the
+ * workplace's shared/models folder is on this machine, to the files they were taken from.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -50,16 +51,23 @@ describe('models/manifest.json', () => {
     assert.equal(m.sources.hub!.weights['onnx/model_quantized.onnx'].sha256, 'afdb6f1a0e45b715d0bb9b11772f032c399babd23bfc31fed1c170afc848bdb1');
   });
 
-  const shared = sharedModelsDir();
-  test('support-file pins match the files in shared/models', async () => {
-    assert.ok(shared, 'shared/models (beside the repository) holds the files these pins were taken from');
-    const sharedDir: string = shared;
+  async function assertPinsMatch(dir: string): Promise<void> {
     for (const [id, model] of Object.entries(manifest.models)) {
       for (const [rel, pin] of Object.entries({ ...model.files, ...model.optionalFiles })) {
-        const buf = await readFile(join(sharedDir, model.folder, rel));
+        const buf = await readFile(join(dir, model.folder, rel));
         assert.equal(sha(buf), pin.sha256, `${id} ${rel}`);
         assert.equal(buf.length, pin.bytes, `${id} ${rel}`);
       }
     }
+  }
+
+  test('every support file is shipped in models/files and matches its pin', async () => {
+    await assertPinsMatch(join(manifestPath(), '..', 'files'));
+  });
+
+  const shared = sharedModelsDir();
+  test('support-file pins match the files in shared/models they were taken from', async () => {
+    assert.ok(shared, 'shared/models (beside the repository) holds the files these pins were taken from');
+    await assertPinsMatch(shared);
   });
 });

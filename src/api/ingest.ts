@@ -22,6 +22,7 @@ import { readAnnState, updateSearchIndexes, validateIndexSettings, type AnnState
 import { readLexicalState } from '../store/collection-lexical.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, type ChunkingSettings, type IndexSettings } from '../store/manifest.js';
 import type { DocTextRow, DocumentRow, NewChunkRow } from '../store/metadata-db.js';
+import { openStore } from '../store/open-store.js';
 import { assertSameModel, loadEmbedder, refOf } from './load-model.js';
 import { collectionOf, dataDirOf, DEFAULT_MODEL, type CollectionOptions } from './options.js';
 
@@ -152,15 +153,19 @@ async function openForIngest(opts: IngestOptions): Promise<{ collection: Collect
     );
     return { ...made, created: true };
   }
-  const collection = await Collection.open(dataDir, name, 'write');
+  // the model is checked against the manifest before the collection is opened: a refused write touches nothing
+  const stored = (await openStore(dataDir).manifest(name)).model;
   let embedder: Embedder | undefined;
+  let collection: Collection | undefined;
   const ownEmbedder = !opts.embedder;
   try {
-    const stored = collection.manifest.model;
     const ref = opts.model ?? refOf(stored);
     if (opts.model !== undefined) checkRequestedModel(name, stored, ref);
     embedder = opts.embedder ?? (await loadEmbedder(ref, opts.modelsDir));
     assertSameModel(name, stored, embedder.identity);
+    collection = await Collection.open(dataDir, name, 'write');
+    // a promotion between the check and the lock changes the live manifest: check it again
+    assertSameModel(name, collection.manifest.model, embedder.identity);
     assertSameChunking(name, collection.manifest.chunking, opts);
     if (opts.index) validateIndexSettings(opts.index, stored.dims);
     const fp = await compareFingerprint(collection.manifest.fingerprint, embedder);
@@ -168,7 +173,7 @@ async function openForIngest(opts: IngestOptions): Promise<{ collection: Collect
     return { collection, embedder, ownEmbedder, created: false };
   } catch (e) {
     if (ownEmbedder) await embedder?.close();
-    await collection.close();
+    await collection?.close();
     throw e;
   }
 }

