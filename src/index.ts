@@ -2,7 +2,7 @@
  * quarry's public API: the same calls the CLI makes. One verb per file under src/api.
  */
 export { indexPaths, type IndexOptions, type IndexProgress, type IndexReport } from './api/index-paths.js';
-export { search, searchSession, type SearchContext, type SearchOptions, type SearchResponse, type SearchResult } from './api/search.js';
+export { search, searchSession, type SearchContext, type SearchOptions, type SearchResponse, type SearchResult, type Passage } from './api/search.js';
 export { upsertDocuments, type DocumentInput, type UpsertOptions } from './api/upsert-documents.js';
 export { createCollection, listCollections, deleteCollection, type CollectionSummary, type CollectionListing } from './api/collections.js';
 export { evaluate, parseMode, type EvalOptions, type EvalReport, type EvalModeResult } from './api/evaluate.js';

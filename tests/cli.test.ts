@@ -18,7 +18,7 @@ test('quarry index, then quarry search --json answers the documented shape', asy
   assert.equal(idx.code, 0, idx.stderr);
   assert.match(idx.stdout, /created collection "default".*2 added/);
 
-  const s = await runCli(['search', 'why did search return wrong results after a library upgrade', '--json', ...data()]);
+  const s = await runCli(['search', 'why did search return wrong results after a library upgrade', '--mode', 'vector', '--chunks', '--json', ...data()]);
   assert.equal(s.code, 0, s.stderr);
   const out = JSON.parse(s.stdout);
   assert.equal(out.query, 'why did search return wrong results after a library upgrade');
@@ -29,7 +29,7 @@ test('quarry index, then quarry search --json answers the documented shape', asy
   assert.equal(r.scores.vector, r.score);
   assert.match(r.docId, /000_28c76942766aa899\.txt$/);
 
-  const human = await runCli(['search', 'tiered retrieval with a cross-encoder on top candidates', '-k', '3', ...data()]);
+  const human = await runCli(['search', 'tiered retrieval with a cross-encoder on top candidates', '-k', '3', '--mode', 'vector', '--chunks', ...data()]);
   assert.equal(human.code, 0);
   assert.match(human.stdout.split('\n')[0], /^1\. 0\.\d{4} .*001_03e8fad0148eee93\.txt/);
   assert.equal(human.stdout.match(/^\d+\. /gm)?.length, 3);
@@ -70,7 +70,7 @@ test('usage errors and missing collections exit non-zero with a message', async 
   assert.match(empty.stderr, /query is empty/);
   const cutoff = await runCli(['search', 'library upgrade', '--min-score', '0.99', ...data()]);
   assert.equal(cutoff.code, 0);
-  assert.match(cutoff.stdout, /no results at or above --min-score 0.99/);
+  assert.match(cutoff.stdout, /no results at or above --min-score 0.99 \(cosine similarity\)/);
 });
 
 test('a reader that stops early (| head) ends the command quietly, without an EPIPE stack', async () => {

@@ -106,18 +106,27 @@ test('hybrid pagination: pages cut from one fused list, ranks continue', async (
   );
 });
 
-test('the cutoff applies to the ranking score of each mode and may return nothing', async () => {
+test('the cutoff is on the cosine in vector and hybrid mode (either fusion) and may return nothing; bm25 alone refuses it', async () => {
   assert.deepEqual((await run('parcel refund', { mode: 'vector', minScore: 0.999 })).results, []);
-  assert.deepEqual((await run('parcel refund', { mode: 'bm25', minScore: 1e6 })).results, []);
-  // convex (default) scores are at most Σw = 2; RRF scores at most Σw/(k+1) = 2/61
-  assert.deepEqual((await run('parcel refund', { mode: 'hybrid', minScore: 2 + 1e-9 })).results, []);
+  // a cosine is at most 1, whatever the fused scores (convex up to Σw = 2)
+  assert.deepEqual((await run('parcel refund', { mode: 'hybrid', minScore: 1 + 1e-9 })).results, []);
+  assert.deepEqual((await run('parcel refund', { mode: 'hybrid', fusion: 'rrf', minScore: 1 + 1e-9 })).results, []);
   const top = (await run('parcel refund', { mode: 'hybrid', k: 1 })).results[0];
   assert.ok(top.score > 1 && top.score <= 2, `convex top score ${top.score}`);
-  assert.deepEqual((await run('parcel refund', { mode: 'hybrid', fusion: 'rrf', minScore: 2 / 61 + 1e-9 })).results, []);
   const rrfTop = (await run('parcel refund', { mode: 'hybrid', fusion: 'rrf', k: 1 })).results[0];
   assert.ok(rrfTop.score > 1 / 61 && rrfTop.score <= 2 / 61, `rrf top score ${rrfTop.score}`);
-  const some = await run('parcel refund', { mode: 'vector', minScore: 0.2 });
-  assert.ok(some.results.length > 0 && some.results.every((r) => r.score >= 0.2));
+  for (const mode of ['vector', 'hybrid'] as const) {
+    const some = await run('parcel refund', { mode, minScore: 0.2, chunks: true, k: 50 });
+    assert.ok(some.results.length > 0 && some.results.every((r) => r.scores.vector! >= 0.2), mode);
+  }
+  const rrf = await run('parcel refund', { mode: 'hybrid', fusion: 'rrf', minScore: 0.2, chunks: true, k: 50 });
+  assert.deepEqual(rrf.results.map((r) => r.chunkId).sort(), (await run('parcel refund', { mode: 'vector', minScore: 0.2, chunks: true, k: 50 })).results.map((r) => r.chunkId).sort());
+  await assert.rejects(run('parcel refund', { mode: 'bm25', minScore: 1e6 }), /bm25 mode computes neither/);
+  // an exact whole-query identifier passes whatever its cosine, in hybrid mode (where it is pinned)
+  const exact = await run('ORD-2024-00042', { mode: 'hybrid', minScore: 0.99 });
+  assert.deepEqual(exact.results.map((r) => r.docId), [TARGET]);
+  assert.ok(exact.results[0].scores.vector! < 0.99);
+  assert.deepEqual((await run('ORD-2024-00042', { mode: 'vector', minScore: 0.99 })).results, []);
   assert.deepEqual((await run('zzzqqq', { mode: 'bm25' })).results, []);
 });
 

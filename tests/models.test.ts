@@ -63,7 +63,7 @@ describe('parseModelRef (repo manifest)', () => {
     assert.equal(minilm.folder, 'sentence-transformers__all-MiniLM-L6-v2');
     assert.equal(minilm.maxSeqLength, 256);
     assert.equal(minilm.pooling, 'mean');
-    assert.deepEqual(minilm.variants, { fp32: { file: 'onnx/model.onnx' }, int8: { file: 'onnx/model_quantized.onnx' } });
+    assert.deepEqual(minilm.variants, { fp32: { file: 'onnx/model.onnx' }, int8: { file: 'onnx/model_quantized.onnx' }, 'dynamic-int8': { file: 'onnx/model_dynamic_int8.onnx' } });
     assert.equal(byId.get('BAAI/bge-small-en-v1.5')!.pooling, 'cls');
     assert.equal(byId.get('BAAI/bge-small-en-v1.5')!.maxSeqLength, 512);
     assert.equal(byId.get('cross-encoder/ms-marco-MiniLM-L-6-v2')!.kind, 'cross-encoder');

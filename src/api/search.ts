@@ -6,26 +6,34 @@ import type { Bm25Params } from '../lexical/bm25-index.js';
 import { parseFilter, type Filter, type FilterNode } from '../retrieve/filter/tree.js';
 import { Highlighter, type Highlight } from '../retrieve/highlight.js';
 import { parseWeights, type FusionMethod } from '../retrieve/fusion.js';
-import { loadReranker, type Reranker } from '../retrieve/rerank.js';
-import { SearchSession, type SearchMode, type Stage } from '../retrieve/session.js';
+import { DEFAULT_RERANK_TOP_N, loadReranker, type Reranker } from '../retrieve/rerank.js';
+import { DEFAULT_PASSAGES, groupByDocument } from '../retrieve/group.js';
+import { DEFAULT_MODE, DEFAULT_WINDOW, SearchSession, type RetrievedHit, type RetrieveOptions, type SearchMode, type Stage } from '../retrieve/session.js';
 import { openStore } from '../store/open-store.js';
-import type { CollectionReader } from '../store/port.js';
+import type { ChunkRecord, CollectionReader } from '../store/port.js';
 import { checkRequestedModel } from './ingest.js';
 import { assertSameModel, loadEmbedder, refOf } from './load-model.js';
 import { collectionOf, dataDirOf, type CollectionOptions } from './options.js';
 
 export interface SearchOptions extends CollectionOptions {
-  /** vector (default), bm25 or hybrid; see src/retrieve/session.ts. */
+  /** hybrid (default), vector or bm25; see src/retrieve/session.ts. */
   mode?: SearchMode;
   /** How many results at most (default 10): the page size. */
   k?: number;
   /** Results to skip, for pagination (default 0). */
   offset?: number;
   /**
-   * Drop results whose ranking score is below this; may leave none. The ranking score is the
-   * cosine (vector), the BM25 score (bm25), the fused score (hybrid) or the tier-2 score (rerank).
+   * Drop chunks whose cosine similarity to the query is below this, in every mode alike (with
+   * rerank: whose tier-2 score is); may leave none. Refused in bm25 mode without rerank, which
+   * computes no cosine. A document passes when its best chunk does.
    */
   minScore?: number;
+  /**
+   * true: one result per chunk, as ranked (a document may fill several ranks). Default false:
+   * one result per document, at the rank of its best chunk, with its other matching chunks
+   * under `passages`; k and offset then count documents.
+   */
+  chunks?: boolean;
   /** Model reference; must be the collection's own model (default: it is). */
   model?: string;
   /** A loaded embedder to reuse (its identity is still checked). */
@@ -38,7 +46,7 @@ export interface SearchOptions extends CollectionOptions {
   weights?: Record<string, number> | string;
   /** Hybrid: RRF's k (default 60). */
   rrfK?: number;
-  /** Hybrid: 'rrf' (default) or 'convex' (min-max normalized weighted sum). */
+  /** Hybrid: 'convex' (min-max normalized weighted sum, the default) or 'rrf'. */
   fusion?: FusionMethod;
   /** Hybrid: candidates per retriever before fusing (default 100, at least offset + k). */
   window?: number;
@@ -60,8 +68,23 @@ export interface SearchOptions extends CollectionOptions {
   observe?: boolean;
 }
 
+/** Another matching chunk of a result's document, under `passages`. */
+export interface Passage {
+  chunkId: string;
+  score: number;
+  text: string;
+  span: { start: number; end: number };
+  scores: SearchResult['scores'];
+  highlights?: Highlight[];
+}
+
+/**
+ * One result: a document (the default) shown by its best chunk, or with `chunks: true` one
+ * chunk. The chunk fields (chunkId, text, span, scores) are the best chunk's.
+ */
 export interface SearchResult {
   rank: number;
+  /** The ranking score of the chunk (of a document's best chunk). */
   score: number;
   chunkId: string;
   docId: string;
@@ -76,6 +99,8 @@ export interface SearchResult {
   lineage: { contentHash: string; model: string; ingestedAt: string };
   /** With `highlight`: [start, end) UTF-16 offsets into `text` where a query term occurs. */
   highlights?: Highlight[];
+  /** Document results only: the document's other matching chunks, best first (at most 3). */
+  passages?: Passage[];
 }
 
 export interface SearchResponse {
@@ -83,6 +108,8 @@ export interface SearchResponse {
   collection: string;
   model: string;
   mode: SearchMode;
+  /** What a result is: a document (the default) or a chunk (`chunks: true`). */
+  unit: 'document' | 'chunk';
   /** The tier-2 model, when rerank ran. */
   reranker?: string;
   /** True when the query was longer than the model reads and was cut. */
@@ -114,9 +141,11 @@ export function validateSearchInput(query: unknown, k: unknown, minScore: unknow
 }
 
 /**
- * Search: vector (the collection's own model embeds the query; any other model is
- * refused), bm25, or hybrid (both, fused), optionally reranked by a tier-2 model, then the
- * similarity cutoff, which may leave nothing: an empty list, never a padded top-k.
+ * Search: hybrid (the default: both retrievers, fused), vector (the collection's own model
+ * embeds the query; any other model is refused) or bm25, optionally reranked by a tier-2
+ * model, then the cosine cutoff, which may leave nothing: an empty list, never a padded
+ * top-k. Results are documents at the rank of their best chunk (the grouping evaluation
+ * uses), or chunks with `chunks: true`.
  */
 export async function search(query: string, opts: SearchOptions = {}): Promise<SearchResponse> {
   const started = performance.now();
@@ -124,7 +153,7 @@ export async function search(query: string, opts: SearchOptions = {}): Promise<S
   validateSearchInput(query, opts.k, opts.minScore);
   const filterTree = opts.filter === undefined ? undefined : parseFilter(opts.filter);
   if (typeof opts.weights === 'string') parseWeights(opts.weights);
-  const mode = opts.mode ?? 'vector';
+  const mode = opts.mode ?? DEFAULT_MODE;
   const name = collectionOf(opts);
   const store = openStore(dataDirOf(opts));
   // the model is checked against the manifest before any data is opened: a refused search touches nothing
@@ -169,7 +198,7 @@ export interface SearchContext {
  */
 export async function searchSession(ctx: SearchContext, query: string, opts: Omit<SearchOptions, keyof CollectionOptions | 'model' | 'embedder' | 'reranker' | 'rerankModel'>, started = performance.now(), parsed?: FilterNode): Promise<SearchResponse> {
   const input = validateSearchInput(query, opts.k, opts.minScore);
-  const mode = opts.mode ?? 'vector';
+  const mode = opts.mode ?? DEFAULT_MODE;
   // parsed once per search (search() hands its tree in), compiled once by the store that runs it
   const tree = parsed ?? (opts.filter === undefined ? undefined : parseFilter(opts.filter));
   const { session, embedder, reranker } = ctx;
@@ -179,45 +208,48 @@ export async function searchSession(ctx: SearchContext, query: string, opts: Omi
   const stored = reader.manifest.model;
   let queryTruncated = false;
   if (mode !== 'bm25' && embedder) queryTruncated = embedder.tokenizer.encodeForModel(embedder.identity.queryPrefix + input.query).truncated;
-  const { hits, timings } = await session.retrieve(input.query, {
-    mode,
-    k: input.k,
-    offset: opts.offset,
-    minScore: input.minScore,
-    filter,
-    params: opts.params,
-    bm25: opts.bm25,
-    fusion: opts.fusion,
-    rrfK: opts.rrfK,
-    weights,
-    window: opts.window,
-    rerank: opts.rerank,
-    rerankTopN: opts.rerankTopN,
-    rerankWeight: opts.rerankWeight,
-    observe: opts.observe,
-  });
-  const rows = new Map((await reader.chunks(hits.map((h) => h.id))).map((r) => [r.id, r]));
-  const results: SearchResult[] = [];
   const offset = opts.offset ?? 0;
-  const highlighter = opts.highlight ? new Highlighter(input.query) : null;
-  for (const h of hits) {
-    const r = rows.get(h.id);
-    if (!r) continue;
-    results.push({
-      rank: offset + results.length + 1,
-      score: round(h.score),
-      chunkId: `${r.docId}#${r.seq}`,
-      docId: r.docId,
-      source: r.source,
-      ...(r.locator ? { locator: r.locator } : {}),
-      ...(r.title ? { title: r.title } : {}),
-      text: r.text,
-      span: { start: r.start, end: r.end },
-      metadata: r.metadata,
-      scores: { vector: roundOrNull(h.scores.vector), bm25: roundOrNull(h.scores.bm25), fused: roundOrNull(h.scores.fused), rerank: roundOrNull(h.scores.rerank) },
-      lineage: { contentHash: r.contentHash, model: r.embeddedWith, ingestedAt: r.ingestedAt },
-      ...(highlighter ? { highlights: highlighter.spans(r.text) } : {}),
+  const retrieve = (k: number, off: number, wholePage = true, more: Pick<RetrieveOptions, 'countResults' | 'observe' | 'pageSize'> = {}) =>
+    session.retrieve(input.query, {
+      mode,
+      k,
+      offset: off,
+      minScore: input.minScore,
+      filter,
+      params: opts.params,
+      bm25: opts.bm25,
+      fusion: opts.fusion,
+      rrfK: opts.rrfK,
+      weights,
+      window: opts.window,
+      rerank: opts.rerank,
+      // a document page's pool: rerankTopN chunks, or as many as documents are wanted if more
+      rerankTopN: wholePage ? opts.rerankTopN : Math.max(opts.rerankTopN ?? DEFAULT_RERANK_TOP_N, offset + input.k),
+      rerankWholePage: wholePage,
+      rerankWeight: opts.rerankWeight,
+      observe: opts.observe,
+      ...more,
     });
+  const highlighter = opts.highlight ? new Highlighter(input.query) : null;
+  let results: SearchResult[];
+  let timings: Partial<Record<Stage, number>>;
+  if (opts.chunks) {
+    const got = await retrieve(input.k, offset);
+    timings = got.timings;
+    const rows = new Map((await reader.chunks(got.hits.map((h) => h.id))).map((r) => [r.id, r]));
+    results = [];
+    for (const h of got.hits) {
+      const r = rows.get(h.id);
+      if (r) results.push(resultOf(offset + results.length + 1, h, r, highlighter));
+    }
+  } else {
+    const got = await documentPage((k, more) => retrieve(k, 0, false, more), reader, offset, input.k);
+    timings = got.timings;
+    const groups = groupByDocument(got.hits, (h) => got.rows.get(h.id)?.docId, { limit: offset + input.k, passages: DEFAULT_PASSAGES }).slice(offset);
+    results = groups.map((g, i) => ({
+      ...resultOf(offset + i + 1, g.best, got.rows.get(g.best.id)!, highlighter),
+      passages: g.passages.map((h) => passageOf(h, got.rows.get(h.id)!, highlighter)),
+    }));
   }
   const stagesMs: Partial<Record<Stage, number>> = {};
   for (const [stage, ms] of Object.entries(timings)) stagesMs[stage as Stage] = Math.round(ms * 100) / 100;
@@ -226,12 +258,87 @@ export async function searchSession(ctx: SearchContext, query: string, opts: Omi
     collection: reader.name,
     model: describeIdentity(stored),
     mode,
+    unit: opts.chunks ? 'chunk' : 'document',
     ...(opts.rerank && reranker ? { reranker: reranker.description } : {}),
     queryTruncated,
     results,
     stagesMs,
     tookMs: Math.round((performance.now() - started) * 10) / 10,
   };
+}
+
+/** Chunks asked for per document wanted, at least: most documents have a few matching chunks. */
+const CHUNKS_PER_DOCUMENT = 4;
+/** Chunks asked for at least: hybrid's window holds this many per retriever anyway, so it costs little. */
+const MIN_DOCUMENT_DEPTH = DEFAULT_WINDOW;
+/** The most chunks one document page reads, however few documents they hold. */
+const MAX_DOCUMENT_DEPTH = 4000;
+
+/**
+ * The ranked chunks that hold documents offset+1 .. offset+k: asks for
+ * max(100, 4 per document wanted) chunks and, in the rare case that they fill the request
+ * but hold too few documents (one long document matching everywhere), four times as many.
+ * Hybrid's windows (100 per retriever) are unchanged while the request stays under them,
+ * and tier 2's pool stays rerankTopN chunks, so the order does not depend on the depth.
+ * The metrics count the documents returned; a second request is not counted as a search.
+ */
+async function documentPage(
+  retrieve: (k: number, more: Pick<RetrieveOptions, 'countResults' | 'observe' | 'pageSize'>) => Promise<{ hits: RetrievedHit[]; timings: Partial<Record<Stage, number>> }>,
+  reader: CollectionReader,
+  offset: number,
+  k: number,
+): Promise<{ hits: RetrievedHit[]; rows: Map<number, ChunkRecord>; timings: Partial<Record<Stage, number>> }> {
+  const want = offset + k;
+  let depth = Math.min(MAX_DOCUMENT_DEPTH, Math.max(MIN_DOCUMENT_DEPTH, want * CHUNKS_PER_DOCUMENT));
+  let rows = new Map<number, ChunkRecord>();
+  let docs = 0;
+  let counted: RetrievedHit[] | null = null;
+  // reads the hits' rows once: they name the documents the metrics count and the page shows
+  const countResults = async (hits: RetrievedHit[]) => {
+    counted = hits;
+    rows = new Map((await reader.chunks(hits.map((h) => h.id))).map((r) => [r.id, r]));
+    docs = new Set(hits.map((h) => rows.get(h.id)?.docId).filter((d) => d !== undefined)).size;
+    return Math.max(0, Math.min(want, docs) - offset);
+  };
+  for (let attempt = 0; ; attempt++) {
+    const { hits, timings } = await retrieve(depth, { countResults, pageSize: k, ...(attempt > 0 ? { observe: false } : {}) });
+    if (counted !== hits) await countResults(hits); // an unobserved search: the session did not count it
+    if (docs >= want || hits.length < depth || depth >= MAX_DOCUMENT_DEPTH) return { hits, rows, timings };
+    depth = Math.min(MAX_DOCUMENT_DEPTH, depth * 4);
+  }
+}
+
+function resultOf(rank: number, h: RetrievedHit, r: ChunkRecord, highlighter: Highlighter | null): SearchResult {
+  return {
+    rank,
+    score: round(h.score),
+    chunkId: `${r.docId}#${r.seq}`,
+    docId: r.docId,
+    source: r.source,
+    ...(r.locator ? { locator: r.locator } : {}),
+    ...(r.title ? { title: r.title } : {}),
+    text: r.text,
+    span: { start: r.start, end: r.end },
+    metadata: r.metadata,
+    scores: scoresOf(h),
+    lineage: { contentHash: r.contentHash, model: r.embeddedWith, ingestedAt: r.ingestedAt },
+    ...(highlighter ? { highlights: highlighter.spans(r.text) } : {}),
+  };
+}
+
+function passageOf(h: RetrievedHit, r: ChunkRecord, highlighter: Highlighter | null): Passage {
+  return {
+    chunkId: `${r.docId}#${r.seq}`,
+    score: round(h.score),
+    text: r.text,
+    span: { start: r.start, end: r.end },
+    scores: scoresOf(h),
+    ...(highlighter ? { highlights: highlighter.spans(r.text) } : {}),
+  };
+}
+
+function scoresOf(h: RetrievedHit): SearchResult['scores'] {
+  return { vector: roundOrNull(h.scores.vector), bm25: roundOrNull(h.scores.bm25), fused: roundOrNull(h.scores.fused), rerank: roundOrNull(h.scores.rerank) };
 }
 
 function round(x: number): number {

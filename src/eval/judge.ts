@@ -1,10 +1,12 @@
 /**
  * Runs judged queries against one open collection and scores the rankings: the loop behind
  * `quarry eval` (a BEIR dataset) and the promotion gate (a collection's held-out judgments,
- * live generation against shadow). Documents rank where their best chunk does (MaxP).
+ * live generation against shadow). Documents rank where their best chunk does (MaxP), by
+ * the same grouping search results use (src/retrieve/group.ts), so the two agree.
  */
 import type { BeirQuery } from './beir.js';
 import { mean, mrrAtK, ndcgAtK, percentile, precisionAtK, recallAtK } from './metrics.js';
+import { groupByDocument } from '../retrieve/group.js';
 import { STAGES, type RetrieveOptions, type SearchSession, type SearchMode, type Stage } from '../retrieve/session.js';
 
 /** Documents ranked per query: recall@100 needs 100 distinct documents. */
@@ -38,6 +40,18 @@ export interface JudgeOptions {
 
 const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
 const r2 = (x: number) => Math.round(x * 100) / 100;
+
+/**
+ * A query's ranked chunks as the judged ranking of documents: at most DOC_DEPTH, each where
+ * its best chunk ranks, the query's own id left out under ignoreIdenticalIds.
+ */
+export function documentsOf(hits: ReadonlyArray<{ id: number }>, docOf: ReadonlyMap<number, string>, queryId: string, o: Pick<JudgeOptions, 'ignoreIdenticalIds'>): string[] {
+  return groupByDocument(hits, (h) => docOf.get(h.id), {
+    limit: DOC_DEPTH,
+    passages: 0,
+    skip: o.ignoreIdenticalIds ? (d) => d === queryId : undefined,
+  }).map((g) => g.docId);
+}
 
 /** One mode's metrics over the judged queries, with latency per query and per stage. */
 export async function judgeMode(
@@ -73,15 +87,7 @@ export async function judgeMode(
       arr.push(ms);
       stages.set(stage as Stage, arr);
     }
-    const ranked: string[] = [];
-    const seen = new Set<string>();
-    for (const h of hits) {
-      const d = docOf.get(h.id);
-      if (d === undefined || seen.has(d) || (o.ignoreIdenticalIds && d === q.id)) continue;
-      seen.add(d);
-      ranked.push(d);
-      if (ranked.length === DOC_DEPTH) break;
-    }
+    const ranked = documentsOf(hits, docOf, q.id, o);
     const rel = qrels.get(q.id) ?? new Map<string, number>();
     ndcg.push(ndcgAtK(ranked, rel, k));
     recall.push(recallAtK(ranked, rel, DOC_DEPTH));

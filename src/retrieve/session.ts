@@ -11,11 +11,19 @@
  * Tier 2 rescores the top N with a stronger model and orders them by
  * w · minmax(tier-2 score) + (1 - w) · minmax(first-stage score) over that pool (w = rerankWeight).
  *
- * The cutoff (minScore) applies to the score a result is ranked by: the cosine in vector
- * mode, the BM25 score in bm25 mode, the fused score in hybrid mode; with tier 2 on, to the
- * tier-2 model's own score (scores.rerank: a cosine or a probability, comparable across
- * queries, unlike the pool-relative blend). Nothing passing means an empty list, never a
- * padded one.
+ * The cutoff (minScore) is on an absolute signal, so one value means the same for every query
+ * and mode: the chunk's cosine similarity to the query (scores.vector), in vector and in
+ * hybrid mode alike (a chunk only BM25 found gets its cosine computed from its stored
+ * vector), never the fused score, whose scale depends on the query's other candidates.
+ * With tier 2 on it is the tier-2 model's own score (scores.rerank: a cosine or a
+ * probability, also comparable across queries, unlike the pool-relative blend). In hybrid
+ * mode a chunk holding a whole-query identifier exactly (pinned first) passes whatever its
+ * cosine: a bare order id is close in meaning to nothing. bm25 mode
+ * without tier 2 computes no cosine, so a cutoff there is refused rather than silently
+ * meaning something else. Nothing passing means an empty list, never a padded one.
+ *
+ * In vector and hybrid mode every returned hit carries its cosine (scores.vector), computed
+ * from its stored vector where the vector window did not hold it.
  *
  * Each search is a `quarry.search` span with one child span per stage, and is recorded in
  * the metrics (whole search, each stage, top-1 cosine, result count): see docs/observability.md.
@@ -37,6 +45,11 @@ import { DEFAULT_RERANK_TOP_N, DEFAULT_RERANK_WEIGHT, type Reranker } from './re
 
 export { SEARCH_MODES, STAGES, type SearchMode, type Stage } from './modes.js';
 export const DEFAULT_WINDOW = 100;
+/**
+ * The mode a search runs in unless told otherwise: hybrid, the best of the three on every
+ * evaluation we ran (SciFact test nDCG@10: hybrid 0.725, bm25 0.682, vector 0.655; EVALUATION.md).
+ */
+export const DEFAULT_MODE: SearchMode = 'hybrid';
 /** Each stage's span, a child of the search's `quarry.search` span. */
 const STAGE_SPANS: Record<Stage, SpanName> = {
   embed: 'quarry.embed',
@@ -52,7 +65,7 @@ export interface RetrieveOptions {
   k?: number;
   /** Results to skip (default 0). */
   offset?: number;
-  /** Drop results whose ranking score is below this (see the module comment). */
+  /** Drop results whose cosine (or, with rerank, tier-2 score) is below this (see the module comment). */
   minScore?: number;
   /** A metadata filter, prepared by the collection's store (undefined: all). */
   filter?: PreparedFilter;
@@ -68,8 +81,21 @@ export interface RetrieveOptions {
   /** Rescore the top `rerankTopN` with the session's tier-2 model. */
   rerank?: boolean;
   rerankTopN?: number;
+  /**
+   * Whether the tier-2 pool grows to cover the whole page when the page is larger than
+   * rerankTopN (default true). A document search asks for several chunks per document and
+   * passes false, so its pool stays rerankTopN whatever its chunk depth.
+   */
+  rerankWholePage?: boolean;
   /** Share of tier 2 in the pool's order, 0..1 (1 = tier 2 alone; default DEFAULT_RERANK_WEIGHT). */
   rerankWeight?: number;
+  /**
+   * How many results this search returns, for the metrics and the trace (default: the hits).
+   * A document search counts the documents its hits make.
+   */
+  countResults?: (hits: RetrievedHit[]) => number | Promise<number>;
+  /** The page size the caller returns, for the trace (default k): a document search asks for more chunks than documents. */
+  pageSize?: number;
   /**
    * Record this search in the metrics and traces (default true). Evaluation runs pass false:
    * their thousands of judged queries would otherwise skew the latency and similarity
@@ -130,16 +156,23 @@ export class SearchSession {
   }
 
   async retrieve(query: string, opts: RetrieveOptions = {}): Promise<Retrieved> {
-    const mode = opts.mode ?? 'vector';
+    const mode = opts.mode ?? DEFAULT_MODE;
     if (!SEARCH_MODES.includes(mode)) throw new InvalidInputError(`mode must be one of ${SEARCH_MODES.join(', ')}, got "${String(mode)}"`, { field: 'mode' });
     const k = positiveInt('k', opts.k, 10);
     const offset = positiveInt('offset', opts.offset, 0, 0);
     const page = offset + k;
     const window = mode === 'hybrid' ? Math.max(positiveInt('window', opts.window, DEFAULT_WINDOW), page) : page;
     const fusion = fusionOf(opts.fusion, opts.rrfK);
-    const rerankN = opts.rerank ? Math.max(positiveInt('rerankTopN', opts.rerankTopN, DEFAULT_RERANK_TOP_N), page) : 0;
+    const topN = positiveInt('rerankTopN', opts.rerankTopN, DEFAULT_RERANK_TOP_N);
+    const rerankN = opts.rerank ? (opts.rerankWholePage === false ? topN : Math.max(topN, page)) : 0;
     const rerankWeight = opts.rerankWeight ?? DEFAULT_RERANK_WEIGHT;
     if (!(rerankWeight >= 0 && rerankWeight <= 1)) throw new InvalidInputError(`rerankWeight must be a number from 0 to 1, got ${String(opts.rerankWeight)}`, { field: 'rerankWeight' });
+    if (opts.minScore !== undefined && mode === 'bm25' && !opts.rerank) {
+      throw new InvalidInputError(
+        'the min score is a cosine similarity (or, with rerank, the tier-2 score), and bm25 mode computes neither: search in hybrid or vector mode, add rerank, or drop the min score',
+        { field: 'minScore' },
+      );
+    }
     if (opts.rerank && this.reranker === null) {
       throw new InvalidInputError('rerank was asked for but this search has no tier-2 model loaded', { field: 'rerank' });
     }
@@ -147,17 +180,18 @@ export class SearchSession {
     const plan: Plan = { mode, offset, page, window, fusion, rerankN, rerankWeight };
     if (opts.observe === false) return (await this.run(query, opts, plan, false)).retrieved;
     // Traced and measured here, in the one core call, so every adapter (CLI, library, HTTP) is.
-    return withSpan('quarry.search', { 'quarry.collection': name, 'quarry.mode': mode, 'quarry.k': k }, async (span) => {
+    return withSpan('quarry.search', { 'quarry.collection': name, 'quarry.mode': mode, 'quarry.k': opts.pageSize ?? k }, async (span) => {
       const started = performance.now();
       const out = await this.run(query, opts, plan, true);
-      span.setAttribute('quarry.results', out.retrieved.hits.length);
+      const results = opts.countResults ? await opts.countResults(out.retrieved.hits) : out.retrieved.hits.length;
+      span.setAttribute('quarry.results', results);
       recordSearch({
         collection: name,
         mode,
         tookMs: performance.now() - started,
         stagesMs: out.retrieved.timings,
         top1Similarity: out.top1Similarity,
-        results: out.retrieved.hits.length,
+        results,
       });
       return out.retrieved;
     });
@@ -183,10 +217,11 @@ export class SearchSession {
 
     const lists: RankedList[] = [];
     let top1Similarity: number | null = null;
+    let qv: Float32Array | null = null;
     if (mode !== 'bm25') {
       if (this.embedder === null) throw new InvalidInputError(`${mode} search needs the collection's embedding model`, { field: 'mode' });
-      const qv = await time('embed', () => this.embedder!.embedQuery(query));
-      const hits = await time('ann', () => this.reader.searchVectors(qv, fetch, { filter, params: opts.params }));
+      const embedded = (qv = await time('embed', () => this.embedder!.embedQuery(query)));
+      const hits = await time('ann', () => this.reader.searchVectors(embedded, fetch, { filter, params: opts.params }));
       lists.push({ name: 'vector', hits });
       // the similarity distribution the metrics watch: the best cosine, before fusion, tier 2 and the cutoff
       for (const h of hits) if (top1Similarity === null || h.score > top1Similarity) top1Similarity = h.score;
@@ -245,19 +280,40 @@ export class SearchSession {
     const candidates = ranked.length;
     if (opts.minScore !== undefined) {
       const min = opts.minScore;
-      // With tier 2 the cutoff is on its own score, which results beyond the pool do not have:
-      // they are dropped.
-      ranked = opts.rerank ? ranked.filter((h) => h.scores.rerank !== null && h.scores.rerank >= min) : ranked.filter((h) => h.score >= min);
+      if (opts.rerank) {
+        // tier 2's own score, which results beyond the pool do not have: they are dropped
+        ranked = ranked.filter((h) => h.scores.rerank !== null && h.scores.rerank >= min);
+      } else {
+        ranked = await this.withCosines(qv!, ranked);
+        // an exact match of a whole-query identifier (pinned first in hybrid mode) is the answer
+        // whatever its cosine: an order record shares little meaning with its bare id
+        const exact = mode === 'hybrid' ? await identifierHolders(query, this.reader) : new Set<number>();
+        ranked = ranked.filter((h) => exact.has(h.id) || (h.scores.vector !== null && h.scores.vector >= min));
+      }
     }
-    return { retrieved: { hits: ranked.slice(offset, page), timings, candidates }, top1Similarity };
+    let hits = ranked.slice(offset, page);
+    if (qv !== null) hits = await this.withCosines(qv, hits);
+    return { retrieved: { hits, timings, candidates }, top1Similarity };
   }
+
+  /** Fills in the cosine of hits only BM25 found, from their stored vectors (one read per query). */
+  private async withCosines(qv: Float32Array, hits: RetrievedHit[]): Promise<RetrievedHit[]> {
+    const missing = hits.filter((h) => h.scores.vector === null).map((h) => h.id);
+    if (missing.length === 0) return hits;
+    const sims = await this.reader.similarities(qv, missing);
+    return hits.map((h) => (h.scores.vector === null && sims.has(h.id) ? { ...h, scores: { ...h.scores, vector: sims.get(h.id)! } } : h));
+  }
+}
+
+/** Chunks holding the query's whole-query identifier exactly (none when the query is not one). */
+async function identifierHolders(query: string, reader: CollectionReader): Promise<Set<number>> {
+  const term = wholeQueryIdentifier(query);
+  return term === null ? new Set() : reader.chunksHolding(term);
 }
 
 /** A whole-query identifier: chunks holding it exactly go first, in their fused order. */
 async function pinIdentifierMatches(query: string, hits: RetrievedHit[], reader: CollectionReader): Promise<RetrievedHit[]> {
-  const term = wholeQueryIdentifier(query);
-  if (term === null) return hits;
-  const holders = await reader.chunksHolding(term);
+  const holders = await identifierHolders(query, reader);
   if (holders.size === 0) return hits;
   const first = hits.filter((h) => holders.has(h.id));
   return first.length === 0 ? hits : [...first, ...hits.filter((h) => !holders.has(h.id))];

@@ -7,7 +7,7 @@
  */
 import { MAX_DOCUMENT_ID_CHARS } from '../api/upsert-documents.js';
 import { AUDIT_ACTIONS, AUDIT_OUTCOMES } from '../observe/audit.js';
-import { SEARCH_MODES } from '../retrieve/session.js';
+import { DEFAULT_MODE, SEARCH_MODES } from '../retrieve/session.js';
 
 /** Limits, also quoted by docs/server.md. */
 export const LIMITS = {
@@ -122,13 +122,23 @@ export const searchBody = {
     query: { type: 'string', minLength: 1, maxLength: LIMITS.queryChars },
     k: { type: 'integer', minimum: 1, maximum: LIMITS.k, default: 10 },
     offset: { type: 'integer', minimum: 0, maximum: LIMITS.offset },
-    mode: { type: 'string', enum: [...SEARCH_MODES], default: 'vector' },
+    mode: { type: 'string', enum: [...SEARCH_MODES], default: DEFAULT_MODE },
+    chunks: {
+      type: 'boolean',
+      default: false,
+      description: 'true: one result per chunk, as ranked; default: one result per document (its best chunk) with its other matching chunks under `passages`, k and offset counting documents',
+    },
     filter: {
       type: 'object',
       maxProperties: 32,
       description: 'metadata filter: equality, $in, $nin, $ne, $gt/$gte/$lt/$lte on numbers and ISO dates, $and/$or, dotted fields',
     },
-    minScore: { type: 'number', minimum: -1e9, maximum: 1e9 },
+    minScore: {
+      type: 'number',
+      minimum: -1e9,
+      maximum: 1e9,
+      description: "cutoff on each chunk's cosine similarity to the query, the same in vector and hybrid mode (with rerank: on the tier-2 score); refused in bm25 mode without rerank",
+    },
     weights: {
       type: 'object',
       additionalProperties: false,
@@ -197,8 +207,32 @@ export const errorResponse = {
   },
 } as const;
 
+const scoresSchema = {
+  type: 'object',
+  required: ['vector', 'bm25', 'fused', 'rerank'],
+  additionalProperties: false,
+  properties: {
+    vector: { type: 'number', nullable: true },
+    bm25: { type: 'number', nullable: true },
+    fused: { type: 'number', nullable: true },
+    rerank: { type: 'number', nullable: true },
+  },
+} as const;
+
+const highlightsSchema = {
+  type: 'array',
+  description: 'with `highlight: true`: [start, end) pairs of UTF-16 offsets into `text`, sorted, not overlapping',
+  items: { type: 'array', items: { type: 'integer' }, minItems: 2, maxItems: 2 },
+} as const;
+
+const spanSchema = { type: 'object', required: ['start', 'end'], additionalProperties: false, properties: { start: { type: 'integer' }, end: { type: 'integer' } } } as const;
+
+// Response objects name their required fields and are closed: quarry/client's types are derived
+// from these schemas, and src/integrations/in-process.ts assigns the library's answer to them, so
+// a field the library adds without adding it here fails to compile.
 const searchResult = {
   type: 'object',
+  description: "a document (the default; the chunk fields are its best chunk's) or, with `chunks: true`, a chunk",
   required: ['rank', 'score', 'chunkId', 'docId', 'source', 'text', 'span', 'metadata', 'scores', 'lineage'],
   additionalProperties: false,
   properties: {
@@ -210,24 +244,27 @@ const searchResult = {
     locator: { type: 'string' },
     title: { type: 'string' },
     text: { type: 'string' },
-    span: { type: 'object', required: ['start', 'end'], additionalProperties: false, properties: { start: { type: 'integer' }, end: { type: 'integer' } } },
+    span: spanSchema,
     metadata: { type: 'object' },
-    scores: {
-      type: 'object',
-      required: ['vector', 'bm25', 'fused', 'rerank'],
-      additionalProperties: false,
-      properties: {
-        vector: { type: 'number', nullable: true },
-        bm25: { type: 'number', nullable: true },
-        fused: { type: 'number', nullable: true },
-        rerank: { type: 'number', nullable: true },
-      },
-    },
+    scores: scoresSchema,
     lineage: { type: 'object', required: ['contentHash', 'model', 'ingestedAt'], additionalProperties: false, properties: { contentHash: { type: 'string' }, model: { type: 'string' }, ingestedAt: { type: 'string' } } },
-    highlights: {
+    highlights: highlightsSchema,
+    passages: {
       type: 'array',
-      description: 'with `highlight: true`: [start, end) pairs of UTF-16 offsets into `text`, sorted, not overlapping',
-      items: { type: 'array', items: { type: 'integer' }, minItems: 2, maxItems: 2 },
+      description: "document results: the document's other matching chunks, best first (at most 3)",
+      items: {
+        type: 'object',
+        required: ['chunkId', 'score', 'text', 'span', 'scores'],
+        additionalProperties: false,
+        properties: {
+          chunkId: { type: 'string' },
+          score: { type: 'number' },
+          text: { type: 'string' },
+          span: spanSchema,
+          scores: scoresSchema,
+          highlights: highlightsSchema,
+        },
+      },
     },
   },
 } as const;
@@ -235,13 +272,14 @@ const searchResult = {
 export const searchResponse = {
   type: 'object',
   description: 'the object `quarry search --json` prints; the X-Quarry-Version header names the version searched',
-  required: ['query', 'collection', 'model', 'mode', 'queryTruncated', 'results', 'stagesMs', 'tookMs'],
+  required: ['query', 'collection', 'model', 'mode', 'unit', 'queryTruncated', 'results', 'stagesMs', 'tookMs'],
   additionalProperties: false,
   properties: {
     query: { type: 'string' },
     collection: { type: 'string' },
     model: { type: 'string' },
     mode: { type: 'string', enum: [...SEARCH_MODES] },
+    unit: { type: 'string', enum: ['document', 'chunk'], description: 'what each result is' },
     reranker: { type: 'string' },
     queryTruncated: { type: 'boolean' },
     results: { type: 'array', items: searchResult },

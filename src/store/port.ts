@@ -80,6 +80,12 @@ export interface CollectionReader {
   filterChunks(filter: PreparedFilter): Promise<number[]>;
   /** Nearest chunks by inner product (cosine: vectors are unit length); a selective filter is searched exactly. */
   searchVectors(query: Float32Array, k: number, opts?: VectorSearchOptions): Promise<VectorHit[]>;
+  /**
+   * The inner product (cosine: vectors are unit length) of `query` with each of these chunks'
+   * stored vectors, whatever any index would return: the cutoff's absolute signal for chunks
+   * another retriever found. Unknown ids are left out.
+   */
+  similarities(query: Float32Array, ids: readonly number[]): Promise<Map<number, number>>;
   /** BM25 over the analyzed chunk text; `terms` come from the lexical analyzer. */
   searchLexical(terms: string[], k: number, opts?: LexicalSearchOptions): Promise<VectorHit[]>;
   /** Live chunks whose analyzed text holds `term` exactly (identifier pinning). */

@@ -31,6 +31,17 @@ export interface Scores {
   rerank: number | null;
 }
 
+/** Another matching chunk of a document result. */
+export interface Passage {
+  chunkId: string;
+  score: number;
+  text: string;
+  span: { start: number; end: number };
+  scores: Scores;
+  highlights?: Array<[number, number]>;
+}
+
+/** A document (the API's default; the chunk fields are its best chunk's) or a chunk. */
 export interface SearchResult {
   rank: number;
   score: number;
@@ -44,6 +55,8 @@ export interface SearchResult {
   scores: Scores;
   lineage: { contentHash: string; model: string; ingestedAt: string };
   highlights?: Array<[number, number]>;
+  /** Document results: the document's other matching chunks, best first. */
+  passages?: Passage[];
 }
 
 export interface SearchResponse {
@@ -51,6 +64,7 @@ export interface SearchResponse {
   collection: string;
   model: string;
   mode: Mode;
+  unit: 'document' | 'chunk';
   reranker?: string;
   queryTruncated: boolean;
   results: SearchResult[];

@@ -192,6 +192,20 @@ export function runStoreConformance(backend: string, opts: StoreConformanceOptio
       }
     });
 
+    test('similarities give the stored vectors\' inner products with a query, the same as vector search', async () => {
+      const name = await fresh();
+      const r = await store.openReader(name);
+      try {
+        const hits = await r.searchVectors(axis(1), CORPUS.length);
+        const sims = await r.similarities(axis(1), [...hits.map((h) => h.id), 987_654]);
+        assert.equal(sims.size, CORPUS.length, 'one per known chunk, the unknown id left out');
+        for (const h of hits) assert.ok(Math.abs(sims.get(h.id)! - h.score) < 1e-5, `chunk ${h.id}: ${sims.get(h.id)} vs ${h.score}`);
+        assert.equal((await r.similarities(axis(1), [])).size, 0);
+      } finally {
+        await r.close();
+      }
+    });
+
     test('lexical search finds the document holding a term; an identifier is looked up exactly', async () => {
       const name = await fresh();
       const r = await store.openReader(name);

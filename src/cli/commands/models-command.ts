@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import type { ModelVariant } from '../../embed/models/types.js';
 import { defaultModelsDir, listModels, provisionModels, pullFromHub } from '../../embed/models/index.js';
 import { printJson } from '../output.js';
 
@@ -48,14 +49,14 @@ export function registerModels(program: Command): void {
     .description('download a model from the Hugging Face hub at its pinned revision and verify every file')
     .argument('<model>', 'model id, e.g. sentence-transformers/all-MiniLM-L6-v2 or BAAI/bge-small-en-v1.5')
     .option('--models <dir>', 'model folder (default $QUARRY_MODELS or ~/.cache/quarry/models)')
-    .option('--variant <v>', 'fp32, int8 or all', 'all')
+    .option('--variant <v>', 'fp32, int8, dynamic-int8 or all', 'all')
     .option('--endpoint <url>', 'hub endpoint (default $HF_ENDPOINT or https://huggingface.co)')
     .action(async (model: string, o: { models?: string; variant: string; endpoint?: string }) => {
       let last = '';
       const res = await pullFromHub(model, {
         modelsDir: o.models ?? defaultModelsDir(),
         endpoint: o.endpoint,
-        variant: o.variant as 'fp32' | 'int8' | 'all',
+        variant: o.variant as ModelVariant | 'all',
         onProgress: (p) => {
           if (p.file !== last && process.stderr.isTTY) process.stderr.write(`downloading ${p.file}\n`);
           last = p.file;

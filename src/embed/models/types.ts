@@ -1,7 +1,8 @@
 /** Types of the model registry: the public spec of a model, and the shape of models/manifest.json. */
 
-export type ModelVariant = 'fp32' | 'int8';
-export const MODEL_VARIANTS: readonly ModelVariant[] = ['fp32', 'int8'];
+/** int8: weights-only (dequantized at load); dynamic-int8: int8 weights and run-time-quantized activations. */
+export type ModelVariant = 'fp32' | 'int8' | 'dynamic-int8';
+export const MODEL_VARIANTS: readonly ModelVariant[] = ['fp32', 'int8', 'dynamic-int8'];
 
 export type ModelSource = 'pypi' | 'maven' | 'hub';
 

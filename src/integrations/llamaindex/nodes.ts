@@ -27,6 +27,7 @@ export function toNodeWithScore(r: Result, model: string): NodeWithScore {
         score: r.score,
         scores: r.scores,
         model,
+        ...(r.passages ? { passages: r.passages.map((x) => ({ chunkId: x.chunkId, score: x.score, text: x.text, span: x.span })) } : {}),
       },
     },
     // quarry's facts are for the application, not for the LLM's prompt or an embedding

@@ -8,7 +8,7 @@ import { errorResponse, latencyStatsResponse, nameParams, searchBody, searchResp
 
 type SearchBody = Pick<
   SearchOptions,
-  'k' | 'offset' | 'mode' | 'minScore' | 'fusion' | 'rrfK' | 'window' | 'bm25' | 'rerank' | 'rerankTopN' | 'rerankWeight' | 'params' | 'highlight'
+  'k' | 'offset' | 'mode' | 'minScore' | 'chunks' | 'fusion' | 'rrfK' | 'window' | 'bm25' | 'rerank' | 'rerankTopN' | 'rerankWeight' | 'params' | 'highlight'
 > & { query: string; filter?: Record<string, unknown>; weights?: Record<string, number> };
 
 /**
@@ -26,7 +26,7 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
     {
       schema: {
         tags: ['search'],
-        summary: 'Search a collection: vector, bm25 or hybrid, with filters, cutoff, tier-2 rerank and pagination; needs read',
+        summary: 'Search a collection: hybrid (default), vector or bm25, with filters, cosine cutoff, tier-2 rerank and pagination; documents with their best passages (or chunks); needs read',
         params: nameParams,
         body: searchBody,
       },

@@ -2,6 +2,10 @@
  * The local store's reader: one collection folder pinned to one version, searched through
  * its saved ANN and BM25 indexes (caught up with later writes) and its SQLite rows.
  */
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CollectionCorruptError } from '../../errors.js';
+import { dot } from '../../index/dot.js';
 import type { SearchParams, VectorHit } from '../../index/vector-index.js';
 import type { Bm25Index, Bm25Params } from '../../lexical/bm25-index.js';
 import type { FilterNode } from '../../retrieve/filter/tree.js';
@@ -117,6 +121,36 @@ export class LocalReader implements CollectionReader {
     const searcher = await this.searcher();
     if (!opts.filter) return searcher.search(query, k, opts.params as SearchParams | undefined);
     return searcher.searchWithin(query, k, await this.filterChunks(opts.filter), opts.params);
+  }
+
+  async similarities(query: Float32Array, ids: readonly number[]): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    if (ids.length === 0) return out;
+    const c = this.collection;
+    const dims = c.manifest.model.dims;
+    const refs = c.db.snapshot(() => c.db.vectorRefsOf([...ids]));
+    const segs = new Map(c.db.segments().map((s) => [s.id, s]));
+    // positioned reads of just these rows (a query's few hundred candidates at most), not whole segment files
+    const bySeg = new Map<number, typeof refs>();
+    for (const r of refs) bySeg.set(r.segment, [...(bySeg.get(r.segment) ?? []), r]);
+    const buf = Buffer.alloc(dims * 4);
+    const row = new Float32Array(dims);
+    for (const [segId, list] of bySeg) {
+      const seg = segs.get(segId);
+      if (!seg) throw new CollectionCorruptError(c.name, `chunk rows point at vector segment ${segId}, which is not recorded (missing)`);
+      const fh = await open(join(c.paths.vectors, seg.file), 'r');
+      try {
+        for (const r of list) {
+          const { bytesRead } = await fh.read(buf, 0, buf.length, r.row * buf.length);
+          if (bytesRead !== buf.length) throw new CollectionCorruptError(c.name, `chunk ${r.id} points at row ${r.row} of ${seg.file}, past its end`);
+          for (let j = 0; j < dims; j++) row[j] = buf.readFloatLE(j * 4);
+          out.set(r.id, dot(query, 0, row, 0, dims));
+        }
+      } finally {
+        await fh.close();
+      }
+    }
+    return out;
   }
 
   async searchLexical(terms: string[], k: number, opts: LexicalSearchOptions = {}): Promise<VectorHit[]> {

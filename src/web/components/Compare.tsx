@@ -5,7 +5,7 @@ import { Highlighted, snippetRange } from './Highlighted.js';
 type Move = { kind: 'up' | 'down' | 'same' | 'only'; by: number; otherRank?: number };
 
 function moveOf(r: SearchResult, other: Map<string, number>): Move {
-  const o = other.get(r.chunkId);
+  const o = other.get(r.docId);
   if (o === undefined) return { kind: 'only', by: 0 };
   if (o === r.rank) return { kind: 'same', by: 0, otherRank: o };
   return { kind: o > r.rank ? 'up' : 'down', by: Math.abs(o - r.rank), otherRank: o };
@@ -28,7 +28,9 @@ function MoveMark({ move, otherMode }: { move: Move; otherMode: string }) {
 }
 
 function Column({ res, other, id }: { res: SearchResponse; other: SearchResponse; id: string }) {
-  const ranks = new Map(other.results.map((r) => [r.chunkId, r.rank]));
+  // matched by document: each list holds documents (or, for a chunk search, the chunk's document at its best rank)
+  const ranks = new Map<string, number>();
+  for (const r of other.results) if (!ranks.has(r.docId)) ranks.set(r.docId, r.rank);
   return (
     <section class="compare-col card" aria-labelledby={id}>
       <h2 id={id}>

@@ -45,17 +45,22 @@ function cutoffOf(f: SearchForm): number | undefined | ApiError {
   return Number.isFinite(x) ? x : new ApiError(0, 'INVALID_INPUT', 'the cutoff must be a number (or empty for none)', 'minScore');
 }
 
-function rankedBy(mode: Mode, rerank: boolean): string {
-  if (rerank) return "the tier-2 model's score";
-  return { vector: 'cosine similarity', bm25: 'BM25 score', hybrid: 'fused score' }[mode];
+/** What the cutoff compares: the cosine in every mode, the tier-2 score with rerank (the API's minScore). */
+function cutoffOn(rerank: boolean): string {
+  return rerank ? "the tier-2 model's score" : 'cosine similarity';
+}
+
+/** bm25 alone computes no cosine, so the API refuses a cutoff there; the page does not offer one. */
+function cutoffApplies(f: SearchForm): boolean {
+  return f.mode !== 'bm25' || f.rerank;
 }
 
 function EmptyMessage({ form }: { form: SearchForm }) {
-  const cutoff = cutoffOf(form);
+  const cutoff = cutoffApplies(form) ? cutoffOf(form) : undefined;
   return (
     <p class="empty card" data-empty="true">
       {typeof cutoff === 'number'
-        ? `No results: nothing scored at or above the cutoff of ${cutoff} (${rankedBy(form.mode, form.rerank)}). Lower or clear the cutoff to see the closest matches.`
+        ? `No results: nothing scored at or above the cutoff of ${cutoff} (${cutoffOn(form.rerank)}). Lower or clear the cutoff to see the closest matches.`
         : 'No results for this query in this collection.'}
     </p>
   );
@@ -86,7 +91,7 @@ export function SearchView(props: {
 
   const run = async (f: SearchForm) => {
     const target = f.collection || collection;
-    const cutoff = cutoffOf(f);
+    const cutoff = cutoffApplies(f) ? cutoffOf(f) : undefined;
     let problem: ApiError | null = null;
     if (!f.query.trim()) problem = new ApiError(0, 'INVALID_INPUT', 'type a query first', 'query');
     else if (!target) problem = new ApiError(0, 'NO_COLLECTION', 'this key may use no collection yet: create one with `quarry index` or POST /collections');
@@ -139,8 +144,8 @@ export function SearchView(props: {
   else if (state.status === 'error') status = 'The search failed; see the error below.';
   else if (shown && searched) {
     if (state.secondary) status = `Compared ${shown.mode}${searched.rerank ? ' + rerank' : ''} (${plural(shown.results.length, 'result')}) with ${state.secondary.mode} (${plural(state.secondary.results.length, 'result')}).`;
-    else if (shown.results.length === 0) status = typeof cutoffOf(searched) === 'number' ? 'No results above the cutoff.' : 'No results.';
-    else status = `${plural(shown.results.length, 'result')} in ${shown.tookMs} ms (${shown.mode}${shown.reranker ? ' + rerank' : ''}).`;
+    else if (shown.results.length === 0) status = cutoffApplies(searched) && typeof cutoffOf(searched) === 'number' ? 'No results above the cutoff.' : 'No results.';
+    else status = `${plural(shown.results.length, shown.unit === 'chunk' ? 'result' : 'document')} in ${shown.tookMs} ms (${shown.mode}${shown.reranker ? ' + rerank' : ''}).`;
   }
 
   return (
@@ -211,19 +216,20 @@ export function SearchView(props: {
             <input id="k" type="number" min={1} max={100} step={1} value={form.k} disabled={form.compare} onInput={(e) => setForm({ ...form, collection, k: Math.max(1, Math.min(100, Number(e.currentTarget.value) || 10)) })} />
           </div>
           <div class="control">
-            <label for="cutoff">Cutoff (min score)</label>
+            <label for="cutoff">Cutoff (min cosine)</label>
             <input
               id="cutoff"
               type="text"
               inputMode="decimal"
-              placeholder="none"
+              placeholder={cutoffApplies(form) ? 'none' : 'n/a in BM25'}
+              disabled={!cutoffApplies(form)}
               value={form.cutoff}
               aria-describedby="cutoff-help"
               aria-invalid={state.error?.field === 'minScore' ? true : undefined}
               onInput={(e) => setForm({ ...form, collection, cutoff: e.currentTarget.value })}
             />
             <span id="cutoff-help" class="sr-only">
-              Results ranked below this score are dropped; the answer may be empty.
+              Passages whose cosine similarity to the query (with rerank: tier-2 score) is below this are dropped, in every mode; the answer may be empty. BM25 alone computes no cosine, so it takes no cutoff.
             </span>
           </div>
           <div class="control check">
@@ -257,7 +263,7 @@ export function SearchView(props: {
           ) : (
             <ol class="results" aria-label={`Results for “${shown.query}”`}>
               {shown.results.map((r) => (
-                <ResultCard key={r.chunkId} r={r} scale={scale!} />
+                <ResultCard key={r.docId + r.chunkId} r={r} scale={scale!} />
               ))}
             </ol>
           )
