@@ -11,7 +11,7 @@
  * commands do in CI.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -56,6 +56,10 @@ const files = new Set(packed.files.map((f) => f.path));
 for (const f of ['bin/quarry.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'models/manifest.json', 'models/files/README.md', 'models/files/sentence-transformers__all-MiniLM-L6-v2/tokenizer.json', 'scripts/models/provision_pypi.py', 'scripts/models/requirements.txt', 'scripts/models/export_bert_onnx.py']) {
   expect(files.has(f), `the package lacks ${f}`);
 }
+const rootPkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+for (const [entry, target] of Object.entries(rootPkg.exports)) {
+  for (const f of typeof target === 'string' ? [target] : [target.types, target.default]) expect(files.has(f.replace(/^\.\//, '')), `the package lacks ${f} (exports["${entry}"])`);
+}
 expect(![...files].some((f) => f.startsWith('tests/') || f.startsWith('src/') || f.startsWith('dist/tests/') || f.includes('__pycache__')), 'the package holds tests, sources or caches');
 process.stdout.write(`   ${packed.filename}: ${files.size} files, ${(packed.size / 1e6).toFixed(1)} MB packed\n`);
 
@@ -95,8 +99,12 @@ try {
   process.kill(-server.pid, 'SIGTERM');
 }
 
-// 5. every public entry point imports
-const { exports } = JSON.parse(readFileSync(join(app, 'node_modules', 'quarry', 'package.json'), 'utf8'));
+// 5. every public entry point imports; the framework adapters (quarry/langchain, quarry/llamaindex)
+// once the app has installed their framework, an optional peer that installing quarry must not pull in
+const { exports, peerDependencies = {} } = JSON.parse(readFileSync(join(app, 'node_modules', 'quarry', 'package.json'), 'utf8'));
+const peers = Object.keys(peerDependencies);
+for (const p of peers) expect(!existsSync(join(app, 'node_modules', ...p.split('/'))), `installing quarry pulled in ${p}: it must stay an optional peer dependency`);
+if (peers.length > 0) step('install the frameworks', 'npm', ['install', '--no-audit', '--no-fund', ...peers.map((p) => `${p}@${rootPkg.devDependencies[p] ?? peerDependencies[p]}`)]);
 for (const entry of Object.keys(exports)) {
   if (entry.endsWith('.json')) continue;
   const spec = entry === '.' ? 'quarry' : `quarry/${entry.slice(2)}`;

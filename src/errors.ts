@@ -273,6 +273,50 @@ export class GateRefusedError extends QuarryError {
   }
 }
 
+/**
+ * An error answer of quarry's HTTP API that names no error of the library (authentication,
+ * access, limits, a collection not serving, admission control): its status and the server's
+ * code, so a client branches on them as it would on the answer itself.
+ */
+export class ApiError extends QuarryError {
+  constructor(
+    readonly status: number,
+    code: string,
+    message: string,
+    details: Record<string, unknown> = {},
+  ) {
+    super(code, categoryOfStatus(status), message, { status, ...details });
+  }
+}
+
+/** The category an HTTP status means for the caller. */
+export function categoryOfStatus(status: number): ErrorCategory {
+  if (status === 404) return 'not-found';
+  if (status === 409) return 'conflict';
+  if (status === 429 || status === 502 || status === 503 || status === 504) return 'unavailable';
+  if (status >= 400 && status < 500) return 'invalid-input';
+  return 'internal';
+}
+
+/** A request to quarry's HTTP API that did not finish in time (retries included). */
+export class RequestTimeoutError extends QuarryError {
+  constructor(method: string, url: string, timeoutMs: number, attempts: number) {
+    super(
+      'REQUEST_TIMEOUT',
+      'unavailable',
+      `${method} ${url} did not finish within ${timeoutMs} ms (${attempts} attempt${attempts === 1 ? '' : 's'}); the server is slow or overloaded: retry later, or raise the client's timeoutMs`,
+      { method, url, timeoutMs, attempts },
+    );
+  }
+}
+
+/** quarry's HTTP API could not be reached at all (refused, reset, no such host). */
+export class ServerUnreachableError extends QuarryError {
+  constructor(method: string, url: string, reason: string, options?: { cause?: unknown }) {
+    super('SERVER_UNREACHABLE', 'unavailable', `${method} ${url} failed: ${reason}; is \`quarry serve\` running at that address?`, { method, url, reason }, options);
+  }
+}
+
 export function isQuarryError(e: unknown): e is QuarryError {
   return e instanceof QuarryError;
 }

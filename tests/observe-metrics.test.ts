@@ -40,6 +40,9 @@ const CONTRACT: Array<[string, 'histogram' | 'counter' | 'gauge']> = [
   ['quarry_eval_recall_at_100', 'gauge'],
   ['quarry_eval_ndcg_at_10_baseline', 'gauge'],
   ['quarry_eval_recall_at_100_baseline', 'gauge'],
+  ['quarry_embed_texts_total', 'counter'],
+  ['quarry_ingest_documents_total', 'counter'],
+  ['quarry_ingest_chunks_total', 'counter'],
 ];
 
 interface Sample {
@@ -151,6 +154,13 @@ test('searches are counted by collection and mode, each stage that ran by stage,
   // one query embedding per vector or hybrid search, under the model's id:variant
   assert.equal(delta('quarry_embed_duration_seconds_count', { model: modelLabel, kind: 'query' }), 3);
   assert.ok(value(afterScrape, 'quarry_embed_duration_seconds_count', { model: modelLabel, kind: 'documents' }) >= 1, 'indexing embedded documents');
+  // throughput: one text per query embedding; the ingest embedded at least its six chunks
+  assert.equal(delta('quarry_embed_texts_total', { model: modelLabel, kind: 'query' }), 3);
+  assert.ok(value(afterScrape, 'quarry_embed_texts_total', { model: modelLabel, kind: 'documents' }) >= 6);
+  // the ingest run's counts: six documents added, one chunk each, nothing else
+  assert.equal(value(afterScrape, 'quarry_ingest_documents_total', { collection: c, change: 'added' }), 6);
+  assert.equal(value(afterScrape, 'quarry_ingest_documents_total', { collection: c, change: 'updated' }), 0);
+  assert.equal(value(afterScrape, 'quarry_ingest_chunks_total', { collection: c }), 6);
 
   // top-1 similarity: vector and hybrid searches, not bm25
   assert.equal(delta('quarry_search_top1_similarity_count', { collection: c }), 3);

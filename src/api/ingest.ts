@@ -16,6 +16,7 @@ import { parseModelRef } from '../embed/models/index.js';
 import { compareFingerprint, computeFingerprint, FINGERPRINT_MIN_COSINE } from '../embed/probes.js';
 import { CollectionExistsError, DiskFullError, IndexInterruptedError, InvalidInputError, isDiskFull, ModelDriftError, type CommittedState } from '../errors.js';
 import { audited } from '../observe/audit.js';
+import { recordIngest } from '../observe/metrics.js';
 import type { LoadedDocument, LoadItem, LoadProblem, TextSection } from '../ingest/types.js';
 import { Collection, collectionExists } from '../store/collection.js';
 import { readAnnState, updateSearchIndexes, validateIndexSettings, type AnnState } from '../store/collection-index.js';
@@ -116,7 +117,9 @@ export async function runIngest(source: IngestSource, opts: IngestOptions, start
       await collection.setManifest({ ...collection.manifest, index: opts.index });
       rebuild = true;
     }
-    return await ingestInto(collection, embedder, source, opts, { created, rebuild, started });
+    const report = await ingestInto(collection, embedder, source, opts, { created, rebuild, started });
+    recordIngest(collection.name, report);
+    return report;
   } finally {
     if (ownEmbedder) await embedder.close();
     await collection.close();

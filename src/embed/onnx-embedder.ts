@@ -89,7 +89,7 @@ export class OnnxEmbedder implements Embedder {
     return withSpan('quarry.embed', { 'quarry.model': model, 'quarry.embed.kind': kind, 'quarry.embed.texts': texts.length }, async () => {
       const t0 = performance.now();
       const out = await this.embedTexts(texts, onProgress);
-      recordEmbed(model, kind, (performance.now() - t0) / 1000);
+      recordEmbed(model, kind, (performance.now() - t0) / 1000, texts.length);
       return out;
     });
   }

@@ -48,6 +48,24 @@ const embedDuration = new Histogram({
   buckets: EMBED_BUCKETS,
   registers,
 });
+const embedTexts = new Counter({
+  name: 'quarry_embed_texts_total',
+  help: 'Texts embedded, by model (id:variant) and kind (query or documents): embedding throughput.',
+  labelNames: ['model', 'kind'] as const,
+  registers,
+});
+const ingestDocuments = new Counter({
+  name: 'quarry_ingest_documents_total',
+  help: 'Documents an ingest run (index, upsert, evaluation corpus) handled, by collection and change (added, updated or unchanged).',
+  labelNames: ['collection', 'change'] as const,
+  registers,
+});
+const ingestChunks = new Counter({
+  name: 'quarry_ingest_chunks_total',
+  help: 'Chunks ingest runs wrote, by collection.',
+  labelNames: ['collection'] as const,
+  registers,
+});
 const top1Similarity = new Histogram({
   name: 'quarry_search_top1_similarity',
   help: 'Cosine similarity of the top vector hit of every vector or hybrid search, by collection.',
@@ -168,9 +186,18 @@ export function recordSearch(o: SearchObservation): void {
   searchResults.observe({ collection: o.collection, mode: o.mode }, o.results);
 }
 
-/** One embedding call (`model` as id:variant). */
-export function recordEmbed(model: string, kind: EmbedKind, seconds: number): void {
+/** One embedding call (`model` as id:variant) of `texts` texts. */
+export function recordEmbed(model: string, kind: EmbedKind, seconds: number, texts: number): void {
   embedDuration.observe({ model, kind }, seconds);
+  embedTexts.inc({ model, kind }, texts);
+}
+
+/** One finished ingest run's counts. */
+export function recordIngest(collection: string, r: { documentsAdded: number; documentsUpdated: number; documentsUnchanged: number; chunksWritten: number }): void {
+  ingestDocuments.inc({ collection, change: 'added' }, r.documentsAdded);
+  ingestDocuments.inc({ collection, change: 'updated' }, r.documentsUpdated);
+  ingestDocuments.inc({ collection, change: 'unchanged' }, r.documentsUnchanged);
+  ingestChunks.inc({ collection }, r.chunksWritten);
 }
 
 /** One answered HTTP request; `route` is the route template (/collections/:name/search), never the raw URL. */

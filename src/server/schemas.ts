@@ -211,6 +211,8 @@ export const errorResponse = {
 
 const scoresSchema = {
   type: 'object',
+  required: ['vector', 'bm25', 'fused', 'rerank'],
+  additionalProperties: false,
   properties: {
     vector: { type: 'number', nullable: true },
     bm25: { type: 'number', nullable: true },
@@ -225,9 +227,16 @@ const highlightsSchema = {
   items: { type: 'array', items: { type: 'integer' }, minItems: 2, maxItems: 2 },
 } as const;
 
+const spanSchema = { type: 'object', required: ['start', 'end'], additionalProperties: false, properties: { start: { type: 'integer' }, end: { type: 'integer' } } } as const;
+
+// Response objects name their required fields and are closed: quarry/client's types are derived
+// from these schemas, and src/integrations/in-process.ts assigns the library's answer to them, so
+// a field the library adds without adding it here fails to compile.
 const searchResult = {
   type: 'object',
   description: "a document (the default; the chunk fields are its best chunk's) or, with `chunks: true`, a chunk",
+  required: ['rank', 'score', 'chunkId', 'docId', 'source', 'text', 'span', 'metadata', 'scores', 'lineage'],
+  additionalProperties: false,
   properties: {
     rank: { type: 'integer' },
     score: { type: 'number' },
@@ -237,21 +246,23 @@ const searchResult = {
     locator: { type: 'string' },
     title: { type: 'string' },
     text: { type: 'string' },
-    span: { type: 'object', properties: { start: { type: 'integer' }, end: { type: 'integer' } } },
+    span: spanSchema,
     metadata: { type: 'object' },
     scores: scoresSchema,
-    lineage: { type: 'object', properties: { contentHash: { type: 'string' }, model: { type: 'string' }, ingestedAt: { type: 'string' } } },
+    lineage: { type: 'object', required: ['contentHash', 'model', 'ingestedAt'], additionalProperties: false, properties: { contentHash: { type: 'string' }, model: { type: 'string' }, ingestedAt: { type: 'string' } } },
     highlights: highlightsSchema,
     passages: {
       type: 'array',
       description: "document results: the document's other matching chunks, best first (at most 3)",
       items: {
         type: 'object',
+        required: ['chunkId', 'score', 'text', 'span', 'scores'],
+        additionalProperties: false,
         properties: {
           chunkId: { type: 'string' },
           score: { type: 'number' },
           text: { type: 'string' },
-          span: { type: 'object', properties: { start: { type: 'integer' }, end: { type: 'integer' } } },
+          span: spanSchema,
           scores: scoresSchema,
           highlights: highlightsSchema,
         },
@@ -263,6 +274,8 @@ const searchResult = {
 export const searchResponse = {
   type: 'object',
   description: 'the object `quarry search --json` prints; the X-Quarry-Version header names the version searched',
+  required: ['query', 'collection', 'model', 'mode', 'unit', 'queryTruncated', 'results', 'stagesMs', 'tookMs'],
+  additionalProperties: false,
   properties: {
     query: { type: 'string' },
     collection: { type: 'string' },
@@ -334,6 +347,7 @@ export const readinessResponse = {
 
 export const evaluationJob = {
   type: 'object',
+  required: ['id', 'collection', 'status', 'startedAt'],
   properties: {
     id: { type: 'string' },
     collection: { type: 'string' },

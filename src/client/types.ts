@@ -1,0 +1,58 @@
+/**
+ * The HTTP API's request and answer types, derived from the JSON schemas the server validates
+ * with and documents (src/server/schemas.ts) by json-schema-to-ts: one source, so a field
+ * added to a schema reaches the client's types, and nothing here is written by hand.
+ * Type-only imports: the client loads none of the server's code at run time.
+ */
+import type { FromSchema } from 'json-schema-to-ts';
+import type {
+  collectionSummary,
+  createCollectionBody,
+  deleteDocumentsBody,
+  evaluationBody,
+  evaluationHistoryResponse,
+  evaluationJob,
+  latencyStatsResponse,
+  readinessResponse,
+  rollbackBody,
+  searchBody,
+  searchResponse,
+  sessionResponse,
+  upsertDocumentsBody,
+  versionInfo,
+  errorResponse,
+} from '../server/schemas.js';
+
+/** A request body as a client writes it: fields with a server-side default stay optional. */
+type RequestBody<S> = FromSchema<S & object, { keepDefaultedPropertiesOptional: true }>;
+
+/** POST /collections/{name}/search: the query and its options. */
+export type SearchRequest = RequestBody<typeof searchBody>;
+/** What a search answers (the object `quarry search --json` prints). */
+export type SearchResponse = FromSchema<typeof searchResponse>;
+/** One result of a search. */
+export type SearchResult = SearchResponse['results'][number];
+/** A metadata filter, as the search request takes it. */
+export type SearchFilter = NonNullable<SearchRequest['filter']>;
+export type SearchMode = NonNullable<SearchRequest['mode']>;
+
+export type CreateCollectionRequest = RequestBody<typeof createCollectionBody>;
+export type CollectionSummary = FromSchema<typeof collectionSummary>;
+
+export type UpsertDocumentsRequest = RequestBody<typeof upsertDocumentsBody>;
+/** One document to add or replace: id, text, title, metadata. */
+export type DocumentInput = UpsertDocumentsRequest['documents'][number];
+export type DeleteDocumentsRequest = RequestBody<typeof deleteDocumentsBody>;
+
+export type RollbackRequest = RequestBody<typeof rollbackBody>;
+export type VersionInfo = FromSchema<typeof versionInfo>;
+
+export type EvaluationRequest = RequestBody<typeof evaluationBody>;
+export type EvaluationJob = FromSchema<typeof evaluationJob>;
+export type EvaluationHistory = FromSchema<typeof evaluationHistoryResponse>;
+
+export type LatencyStats = FromSchema<typeof latencyStatsResponse>;
+export type Readiness = FromSchema<typeof readinessResponse>;
+export type SessionInfo = FromSchema<typeof sessionResponse>;
+/** Every error answer: `{ "error": { "code", "field"?, "message" } }`. */
+export type ErrorResponse = FromSchema<typeof errorResponse>;
