@@ -32,14 +32,21 @@ function guarded(db: Database.Database, path: string, collection: string): Datab
         throw corrupt(e);
       }
     }) as F;
-  const statement = (st: Database.Statement): Database.Statement =>
-    new Proxy(st, {
+  const statement = (st: Database.Statement): Database.Statement => {
+    const proxy: Database.Statement = new Proxy(st, {
       get(target, prop) {
         const v = Reflect.get(target, prop, target) as unknown;
         if (prop === 'run' || prop === 'get' || prop === 'all' || prop === 'iterate') return wrap(target, v as (...a: never[]) => unknown);
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        if (typeof v !== 'function') return v;
+        // pluck(), raw(), bind()... return the statement itself: hand back the guarded one
+        return (...args: unknown[]) => {
+          const out = (v as (...a: unknown[]) => unknown).apply(target, args);
+          return out === target ? proxy : out;
+        };
       },
     });
+    return proxy;
+  };
   return new Proxy(db, {
     get(target, prop) {
       const v = Reflect.get(target, prop, target) as unknown;
