@@ -91,7 +91,7 @@ test('cold start: too few vectors to train falls back to exact search, and train
 test('a selective metadata filter is searched exactly: only matches come back, best first', async () => {
   const filter = { group: 3, year: { $gte: 2020 } };
   for (const name of ['exact', 'hnsw']) {
-    const res = await search('theme 5 and place 2', { ...opts(name), k: 20, filter });
+    const res = await search('theme 5 and place 2', { ...opts(name), mode: 'vector', k: 20, filter });
     assert.ok(res.results.length > 0);
     for (const r of res.results) {
       assert.equal(r.metadata.group, 3);

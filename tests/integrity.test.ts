@@ -169,6 +169,18 @@ test('the CLI: repair --dry-run says what it would do and changes nothing; repai
   );
   afterRepair.results.forEach((r, i) => assert.ok(Math.abs(r.score - before.results[i].score) < 1e-4, `score ${r.score} vs ${before.results[i].score}`));
   assert.match((await runCli(['repair', ...cliData('repair')])).stdout, /OK: nothing to repair/);
+  // repairs (not dry runs) are in the audit log with what they did
+  const audit = await runCli(['audit', '--action', 'repair', '--json', ...cliData('repair')]);
+  assert.equal(audit.code, 0, audit.stderr);
+  const { entries } = JSON.parse(audit.stdout) as { entries: Array<{ action: string; outcome: string; detail: { actions: string[]; ok: boolean } }> };
+  assert.deepEqual(
+    entries.map((e) => [e.action, e.outcome, e.detail.actions.length, e.detail.ok]),
+    [
+      ['repair', 'ok', 1, true],
+      ['repair', 'ok', 0, true],
+    ],
+  );
+  assert.match(entries[0].detail.actions[0], /^rederive-vectors vectors\/seg-\d+\.f32$/);
 });
 
 test('the CLI: repair reports a damaged meta.sqlite as the source of truth and changes nothing', async () => {

@@ -154,6 +154,13 @@ panel('timeseries', 'HTTP 5xx ratio (all collections)', 'Share of requests answe
 panel('timeseries', 'HTTP latency p95 by route (all collections)', 'Time to answer, by route template.', 's', quantiles('quarry_http_request_duration_seconds', 'route', '', [0.95], () => '{{route}}'));
 endRow();
 
+row('Admission control (all collections)');
+panel('timeseries', 'Searches admitted and shed per second', 'What admission control did with each search: admitted (ran, perhaps after a wait), shed (refused at once with 429 and Retry-After), abandoned (the client left while waiting). Sustained shedding means more replicas or cores.', 'reqps', [
+  { expr: `sum by (outcome) (rate(quarry_search_admissions_total[${W}]))`, legend: '{{outcome}}' },
+]);
+panel('timeseries', 'Search queue wait p50 / p95 / p99', "Time a search waited for its turn before it ran; it is part of the latency clients see (tookMs), not of the per-stage times.", 's', quantiles('quarry_search_queue_wait_seconds', '', '', [0.5, 0.95, 0.99], (q) => `p${Math.round(q * 100)}`));
+endRow();
+
 export const dashboard: Dashboard = {
   uid: 'quarry-overview',
   title: 'quarry',

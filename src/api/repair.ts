@@ -2,6 +2,7 @@ import type { Embedder } from '../embed/embedder.js';
 import { describeIdentity } from '../embed/identity.js';
 import { compareFingerprint, FINGERPRINT_MIN_COSINE } from '../embed/probes.js';
 import { CollectionCorruptError, ModelDriftError } from '../errors.js';
+import { audited } from '../observe/audit.js';
 import { Collection } from '../store/collection.js';
 import { readDeploymentFile } from '../store/deployment.js';
 import { checkCollection, type CheckReport } from '../store/integrity.js';
@@ -40,6 +41,21 @@ export interface RepairReport {
  * writer lock; adds no version.
  */
 export async function repair(opts: RepairOptions = {}): Promise<RepairReport> {
+  if (opts.dryRun) return repairCollection(opts);
+  // a repair rewrites files: the audit log records who did it and what was done
+  return audited(
+    dataDirOf(opts),
+    {
+      actor: opts.actor,
+      action: 'repair',
+      target: collectionOf(opts),
+      detail: (r: RepairReport) => ({ actions: r.actions.map((a) => `${a.kind} ${a.file}`), unrepairable: r.unrepairable.length, ok: r.ok }),
+    },
+    () => repairCollection(opts),
+  );
+}
+
+async function repairCollection(opts: RepairOptions): Promise<RepairReport> {
   const name = collectionOf(opts);
   const dryRun = opts.dryRun ?? false;
   const base = { collection: name, dryRun, actions: [] as RepairAction[] };

@@ -31,6 +31,7 @@ export const AUDIT_ACTIONS = [
   'promote',
   'rollback',
   'gc',
+  'repair',
   'judgments.set',
   'canary.set',
 ] as const;
