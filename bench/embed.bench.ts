@@ -11,16 +11,11 @@ import { env, pipeline } from '@huggingface/transformers';
 import { defaultModelsDir, resolveModel } from '../src/embed/models/index.js';
 import { OnnxEmbedder } from '../src/embed/onnx-embedder.js';
 import { cosine } from '../src/embed/pooling.js';
-import { REPO_ROOT, SHARED_DIR } from './support.js';
+import { median, passagesNear256Tokens, REPO_ROOT, SHARED_DIR } from './support.js';
 
 const BATCH = 32;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const MODEL = 'sentence-transformers/all-MiniLM-L6-v2';
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 async function inputs() {
   const corpus = (await readFile(join(SHARED_DIR, 'datasets', 'scifact', 'corpus.jsonl'), 'utf8')).split('\n').filter(Boolean);
@@ -40,23 +35,10 @@ async function main() {
   for (const variant of ['int8', 'fp32'] as const) {
     const resolved = await resolveModel(`${MODEL}:${variant}`, { modelsDir });
     const quarry = await OnnxEmbedder.load(resolved, { maxBatchSize: BATCH });
-    // 64 passages of about 256 tokens: abstracts cut at a word boundary to 240-254 content
-    // tokens, so both sides embed exactly the same tokens (the pipeline would otherwise read
-    // up to 512 tokens where quarry truncates at the model's 256).
-    const passages: string[] = [];
-    for (const d of docs) {
-      if (passages.length === 64) break;
-      const words = d.text.split(' ');
-      let lo = 0;
-      let hi = words.length;
-      while (lo < hi) {
-        const mid = Math.ceil((lo + hi) / 2);
-        if (quarry.tokenizer.countTokens(words.slice(0, mid).join(' ')) <= 254) lo = mid;
-        else hi = mid - 1;
-      }
-      const cut = words.slice(0, lo).join(' ');
-      if (quarry.tokenizer.countTokens(cut) >= 240) passages.push(cut);
-    }
+    const passages = passagesNear256Tokens(
+      docs.map((d) => d.text),
+      (t) => quarry.tokenizer.countTokens(t),
+    );
     const hf = await pipeline('feature-extraction', resolved.spec.folder, { dtype: variant === 'int8' ? 'q8' : 'fp32', device: 'cpu' });
     for (const [label, texts] of [
       ['256 short sentences', short],

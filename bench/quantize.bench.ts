@@ -11,15 +11,10 @@ import { basename, join } from 'node:path';
 import { defaultModelsDir, resolveModel } from '../src/embed/models/index.js';
 import { OnnxEmbedder } from '../src/embed/onnx-embedder.js';
 import { cosine } from '../src/embed/pooling.js';
-import { REPO_ROOT, SHARED_DIR } from './support.js';
+import { median, passagesNear256Tokens, REPO_ROOT, SHARED_DIR } from './support.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const MODEL = 'sentence-transformers/all-MiniLM-L6-v2';
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 async function main() {
   const fp32 = await resolveModel(`${MODEL}:fp32`, { modelsDir: defaultModelsDir() });
@@ -29,20 +24,10 @@ async function main() {
   const embedders = await Promise.all(candidates.map((c) => OnnxEmbedder.load({ ...fp32, weightsPath: c.path })));
   const tokenizer = embedders[0].tokenizer;
   const corpus = (await readFile(join(SHARED_DIR, 'datasets', 'scifact', 'corpus.jsonl'), 'utf8')).split('\n').filter(Boolean);
-  const passages: string[] = [];
-  for (const line of corpus) {
-    if (passages.length === 64) break;
-    const words = (JSON.parse(line) as { text: string }).text.split(' ');
-    let lo = 0;
-    let hi = words.length;
-    while (lo < hi) {
-      const mid = Math.ceil((lo + hi) / 2);
-      if (tokenizer.countTokens(words.slice(0, mid).join(' ')) <= 254) lo = mid;
-      else hi = mid - 1;
-    }
-    const cut = words.slice(0, lo).join(' ');
-    if (tokenizer.countTokens(cut) >= 240) passages.push(cut);
-  }
+  const passages = passagesNear256Tokens(
+    corpus.map((line) => (JSON.parse(line) as { text: string }).text),
+    (t) => tokenizer.countTokens(t),
+  );
   const times: number[][] = candidates.map(() => []);
   const vectors: Float32Array[][] = [];
   for (let i = 0; i < embedders.length; i++) vectors.push(await embedders[i].embed(passages.slice(0, 4))); // warm-up

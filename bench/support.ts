@@ -25,6 +25,29 @@ export function median(xs: number[]): number {
 }
 
 /**
+ * `count` passages of about 256 tokens: texts cut at a word boundary to 240-254 content tokens
+ * (by `countTokens`, the model's own tokenizer), so every embedder compared embeds exactly the
+ * same tokens (a pipeline would otherwise read up to 512 where quarry truncates at 256).
+ */
+export function passagesNear256Tokens(texts: Iterable<string>, countTokens: (text: string) => number, count = 64): string[] {
+  const passages: string[] = [];
+  for (const text of texts) {
+    if (passages.length === count) break;
+    const words = text.split(' ');
+    let lo = 0;
+    let hi = words.length;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (countTokens(words.slice(0, mid).join(' ')) <= 254) lo = mid;
+      else hi = mid - 1;
+    }
+    const cut = words.slice(0, lo).join(' ');
+    if (countTokens(cut) >= 240) passages.push(cut);
+  }
+  return passages;
+}
+
+/**
  * Replaces the block between `<!-- <name> begin ... -->` and `<!-- <name> end -->` in a
  * Markdown file (BENCHMARKS.md), or appends it; what lies outside the markers is kept.
  */

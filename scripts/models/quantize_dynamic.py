@@ -16,19 +16,13 @@ in requirements.txt: same inputs, same sha256 (provision_pypi.py pins it).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import sys
 import tempfile
 from pathlib import Path
 
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+sys.dont_write_bytecode = True  # no __pycache__ left beside the scripts
+from provision_pypi import sha256_file  # noqa: E402 (beside this script: its folder is sys.path[0])
 
 
 def quantize(src: Path, dest: Path, per_channel: bool, weight_type: str, ops: list[str], optimize: bool) -> str:
