@@ -25,6 +25,24 @@ export interface QuarrySource {
   close(): Promise<void>;
 }
 
+/**
+ * quarry's facts about one hit, as both adapters put them under `metadata.quarry` (ids, source,
+ * rank and scores, the model, and a document result's other matching passages).
+ */
+export function quarryFacts(r: SearchResponse['results'][number], model: string): Record<string, unknown> {
+  return {
+    docId: r.docId,
+    chunkId: r.chunkId,
+    source: r.source,
+    ...(r.title !== undefined ? { title: r.title } : {}),
+    rank: r.rank,
+    score: r.score,
+    scores: r.scores,
+    model,
+    ...(r.passages ? { passages: r.passages.map((x) => ({ chunkId: x.chunkId, score: x.score, text: x.text, span: x.span })) } : {}),
+  };
+}
+
 /** The documents of an ingest report that were not taken, as an error a caller can act on. */
 export function problemsOf(report: { problems?: unknown }): string | undefined {
   const problems = Array.isArray(report.problems) ? (report.problems as Array<{ path?: unknown; reason?: unknown }>) : [];

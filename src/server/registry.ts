@@ -245,8 +245,7 @@ export class CollectionRegistry {
       const info = errorInfo(e);
       // a model that is not the collection's, or no longer reproduces its fingerprint: refused
       slot.state = isQuarryError(e) && (e.code === 'MODEL_MISMATCH' || e.code === 'MODEL_DRIFT') ? 'refused' : 'failed';
-      // clients read it (status, 503s): the server's paths out; the log keeps them
-      slot.error = { code: info.code, message: this.opts.redact ? this.opts.redact(info.message) : info.message };
+      slot.error = this.publicError(info);
       if (isQuarryError(e) && (e.code === 'COLLECTION_CORRUPT' || e.code === 'INDEX_FILE_CORRUPT')) slot.failedAt = Date.now();
       this.opts.log?.error({ collection: slot.name, error: info }, 'collection cannot serve');
     }
@@ -326,12 +325,16 @@ export class CollectionRegistry {
    * lists it failed with the damaged file) rather than answer from the old view while its
    * files on disk are known bad. Other collections are untouched.
    */
+  /** A collection's error as clients read it (status, 503s): the server's paths out; the log keeps them. */
+  private publicError(info: ReturnType<typeof errorInfo>): { code: string; message: string } {
+    return { code: info.code, message: this.opts.redact ? this.opts.redact(info.message) : info.message };
+  }
+
   private failIfDamaged(slot: Slot, e: unknown): void {
     if (!isQuarryError(e) || e.category !== 'integrity' || e.code === 'MODEL_DRIFT' || e.code === 'MODEL_INTEGRITY') return;
     slot.state = 'failed';
     const info = errorInfo(e);
-    // clients read it (status, 503s): the server's paths out; the log keeps them
-    slot.error = { code: info.code, message: this.opts.redact ? this.opts.redact(info.message) : info.message };
+    slot.error = this.publicError(info);
     slot.failedAt = Date.now();
     if (slot.view) this.retire(slot.view);
     slot.view = null;

@@ -1,5 +1,5 @@
 import { Document } from '@langchain/core/documents';
-import type { SearchResponse } from '../source.js';
+import { quarryFacts, type SearchResponse } from '../source.js';
 
 type Result = SearchResponse['results'][number];
 
@@ -16,18 +16,8 @@ export function toDocument(r: Result, model: string): Document {
     pageContent: r.text,
     metadata: {
       ...r.metadata,
-      quarry: {
-        docId: r.docId,
-        chunkId: r.chunkId,
-        source: r.source,
-        ...(r.title !== undefined ? { title: r.title } : {}),
-        rank: r.rank,
-        score: r.score,
-        scores: r.scores,
-        span: r.span,
-        model,
-        ...(r.passages ? { passages: r.passages.map((x) => ({ chunkId: x.chunkId, score: x.score, text: x.text, span: x.span })) } : {}),
-      },
+      // the chunk's span too: a LangChain Document has no field of its own for it
+      quarry: { ...quarryFacts(r, model), span: r.span },
     },
   });
 }

@@ -1,5 +1,5 @@
 import { NodeRelationship, TextNode, type NodeWithScore } from '@llamaindex/core/schema';
-import type { SearchResponse } from '../source.js';
+import { quarryFacts, type SearchResponse } from '../source.js';
 
 type Result = SearchResponse['results'][number];
 
@@ -18,17 +18,7 @@ export function toNodeWithScore(r: Result, model: string): NodeWithScore {
     relationships: { [NodeRelationship.SOURCE]: { nodeId: r.docId, metadata: {} } },
     metadata: {
       ...r.metadata,
-      quarry: {
-        docId: r.docId,
-        chunkId: r.chunkId,
-        source: r.source,
-        ...(r.title !== undefined ? { title: r.title } : {}),
-        rank: r.rank,
-        score: r.score,
-        scores: r.scores,
-        model,
-        ...(r.passages ? { passages: r.passages.map((x) => ({ chunkId: x.chunkId, score: x.score, text: x.text, span: x.span })) } : {}),
-      },
+      quarry: quarryFacts(r, model),
     },
     // quarry's facts are for the application, not for the LLM's prompt or an embedding
     excludedLlmMetadataKeys: ['quarry'],
