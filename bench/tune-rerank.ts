@@ -75,7 +75,7 @@ async function main(): Promise<void> {
       pools.push({ ids: hits.map((h) => h.id), fused: hits.map((h) => h.score), rerank });
       if ((i + 1) % 50 === 0) process.stderr.write(`${i + 1}/${ds.queries.length} queries, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
     }
-    store?.close();
+    await store?.close();
     await reranker.close();
     await embedder.close();
     mkdirSync(cacheDir, { recursive: true });

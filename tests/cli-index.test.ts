@@ -65,7 +65,7 @@ test('indexing a folder again reports the documents removed with their files; --
 });
 
 /** Live documents in a collection's database right now (a writer's commits included), read-only. */
-function liveDocuments(data: string): number {
+async function liveDocuments(data: string): Promise<number> {
   const file = join(data, 'default', 'meta.sqlite');
   if (!existsSync(file)) return 0;
   const db = new SqliteDb(file, { readonly: true });
@@ -75,12 +75,12 @@ function liveDocuments(data: string): number {
   } catch {
     return 0; // not created yet
   } finally {
-    db.close();
+    await db.close();
   }
 }
 
 /** Runs `quarry index` and sends `signal` once `ready()` holds; resolves with what the command printed. */
-function indexAndSignal(args: string[], signal: NodeJS.Signals, ready: () => boolean): Promise<CliResult & { signalled: boolean }> {
+function indexAndSignal(args: string[], signal: NodeJS.Signals, ready: () => Promise<boolean>): Promise<CliResult & { signalled: boolean }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, 'index', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -88,11 +88,17 @@ function indexAndSignal(args: string[], signal: NodeJS.Signals, ready: () => boo
     let signalled = false;
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
+    let polling = false;
     const poll = setInterval(() => {
-      if (!signalled && ready()) {
-        signalled = true;
-        child.kill(signal);
-      }
+      if (signalled || polling) return;
+      polling = true;
+      void ready().then((yes) => {
+        polling = false;
+        if (yes && !signalled) {
+          signalled = true;
+          child.kill(signal);
+        }
+      });
     }, 50);
     child.on('error', reject);
     child.on('close', (code, sig) => {
@@ -126,7 +132,7 @@ async function assertAtReportedVersion(data: string, stderr: string): Promise<vo
 
 test('SIGTERM during quarry index, after a commit: exit 143, one line naming the version, which is what the collection holds', async () => {
   const data = join(dir.path, 'term-data');
-  const r = await indexAndSignal([many, '--data', data, '--model', INT8], 'SIGTERM', () => liveDocuments(data) > 0);
+  const r = await indexAndSignal([many, '--data', data, '--model', INT8], 'SIGTERM', async () => (await liveDocuments(data)) > 0);
   assert.ok(r.signalled, `the run ended before it could be stopped: ${r.stdout}`);
   assert.equal(r.code, 143, r.stderr);
   assert.equal(r.stdout, '');
@@ -136,7 +142,7 @@ test('SIGTERM during quarry index, after a commit: exit 143, one line naming the
 
 test('SIGINT (Ctrl-C) during quarry index: exit 130, one line saying what was committed, and the collection is readable at that version', async () => {
   const data = join(dir.path, 'int-data');
-  const r = await indexAndSignal([many, '--data', data, '--model', INT8], 'SIGINT', () => existsSync(join(data, 'default', 'manifest.json')));
+  const r = await indexAndSignal([many, '--data', data, '--model', INT8], 'SIGINT', async () => existsSync(join(data, 'default', 'manifest.json')));
   assert.ok(r.signalled, `the run ended before it could be stopped: ${r.stdout}`);
   assert.equal(r.code, 130, r.stderr);
   assert.equal(r.stdout, '');

@@ -85,7 +85,7 @@ async function nanRowWithMatchingHash(col: string): Promise<void> {
   try {
     db.prepare('UPDATE segments SET sha256 = ? WHERE file = ?').run(createHash('sha256').update(b).digest('hex'), seg.split('/').pop());
   } finally {
-    db.close();
+    await db.close();
   }
 }
 
@@ -339,7 +339,7 @@ test('the server: damage met while answering (a result whose text fails its hash
     try {
       db.prepare("UPDATE chunks SET text = replace(text, 'heron', 'HERON')").run();
     } finally {
-      db.close();
+      await db.close();
     }
     const refused = await search('a');
     assert.equal(refused.statusCode, 503, refused.body);

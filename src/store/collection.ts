@@ -167,7 +167,7 @@ export class Collection {
       await rm(staging, { recursive: true, force: true });
       await mkdir(join(staging, 'vectors'), { recursive: true });
       await mkdir(join(staging, 'indexes'), { recursive: true });
-      new MetadataDb(join(staging, 'meta.sqlite'), false).close();
+      await new MetadataDb(join(staging, 'meta.sqlite'), false).close();
       await writeManifest(join(staging, 'manifest.json'), manifest);
       if (existsSync(paths.dir)) await rm(paths.dir, { recursive: true, force: true }); // an empty folder (checked above)
       await rename(staging, paths.dir);
@@ -466,7 +466,7 @@ export class Collection {
         // a reader may hold the WAL; it will be checkpointed next time
       }
     }
-    this.db.close();
+    await this.db.close();
     await this.lock?.release();
     this.lock = null;
   }

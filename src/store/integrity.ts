@@ -47,6 +47,18 @@ export async function checkCollection(c: Collection): Promise<CheckReport> {
   return { collection: c.name, ok: problems.length === 0, generation, problems, notes, checked: counts };
 }
 
+/** The report for a collection whose meta.sqlite is too damaged to open at all. */
+export function unopenableReport(collection: string, e: CollectionCorruptError): CheckReport {
+  return {
+    collection,
+    ok: false,
+    generation: 0,
+    problems: [e.problem],
+    notes: [SOURCE_OF_TRUTH_REMEDY],
+    checked: { documents: 0, chunks: 0, segments: 0, vectors: 0 },
+  };
+}
+
 async function checkParts(c: Collection, problems: string[], notes: string[], counts: CheckReport['checked']): Promise<number> {
   const db = c.db.db;
   const dims = c.manifest.model.dims;

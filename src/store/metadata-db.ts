@@ -1,5 +1,4 @@
 import { SqliteDb } from './sqlite.js';
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { CollectionCorruptError } from '../errors.js';
 import type { SegmentRecord } from './vector-segments.js';
 
@@ -193,19 +192,12 @@ export class MetadataDb {
     /** The collection it belongs to, named by the errors it raises. */
     readonly collection = 'unknown',
   ) {
-    // SQLite opens lazily; check the file's header now so a file that is not a database fails
-    // here, at open (without a query, which would make a reader create -wal/-shm files).
-    if (existsSync(path)) {
-      const head = Buffer.alloc(16);
-      const fd = openSync(path, 'r');
-      try {
-        readSync(fd, head, 0, 16, 0);
-      } finally {
-        closeSync(fd);
-      }
-      if (statSync(path).size > 0 && head.toString('latin1') !== 'SQLite format 3\0') throw new Error('file is not a database');
-    }
     this.db = new SqliteDb(path, { readonly, mapError: corruptionAsDamage(path, collection) });
+    // SQLite reads lazily: read the header now, so a file that is not a database fails here, at
+    // open. Through SQLite, never by opening the file ourselves: closing any descriptor of it
+    // would drop the POSIX locks of every connection this process has on it (see
+    // tests/sqlite-locks.test.ts).
+    this.db.pragma('schema_version');
     if (!readonly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
@@ -214,8 +206,8 @@ export class MetadataDb {
     this.db.pragma('busy_timeout = 5000');
   }
 
-  close(): void {
-    this.db.close();
+  close(): Promise<void> {
+    return this.db.close();
   }
 
   /**

@@ -10,12 +10,25 @@
  * better-sqlite3 compiling, 41 s without (empty HOME; the rest of the wall time is downloads).
  * When Node 22 is the floor, `node:sqlite` drops in for it unchanged.
  *
+ * Closing, written here because the binding gets it wrong: its `close()` cannot finalize the
+ * statements prepared on the connection (1.x has no `finalize()`, and close does not track them),
+ * so SQLite leaves the connection open as a "zombie" until the garbage collector frees the last
+ * statement. A zombie keeps its file descriptors and locks, and when it finally closes it may
+ * checkpoint and delete `-wal` and `-shm` *by path*: if the collection's folder was renamed
+ * meanwhile (a promoted generation, a deleted and recreated collection), those paths now belong
+ * to another database, whose committed transactions would be lost. So `close()` cuts every
+ * statement loose, closes, forces one collection and waits for the native finalizers (which
+ * Node-API runs in the next turn of the event loop): when it resolves, nothing of the connection
+ * is left. tests/sqlite-locks.test.ts checks that no descriptor survives.
+ *
  * Through the package's own `enhance()` (better-sqlite3's `transaction`, nested as savepoints). Written here: rows as plain objects (node:sqlite gives null-prototype objects, which
  * compare unequal to object literals), typed statements, and errors whose `code` is SQLite's own
  * name for the failure ('SQLITE_FULL', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_BUSY'...), as
  * the callers test it, instead of node:sqlite's generic 'ERR_SQLITE_ERROR'.
  */
 import { DatabaseSync, enhance, type StatementSyncInstance } from '@photostructure/sqlite';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 export type SqlValue = null | number | bigint | string | Uint8Array;
 /** Positional values, or one object of named values (`@name` in the SQL, key without the `@`). */
@@ -50,25 +63,68 @@ function sql<T>(fn: () => T, map?: SqliteErrorMapper): T {
   }
 }
 
+/** The garbage collector, made callable once (what `--expose-gc` gives, without the flag). */
+let collectGarbage: (() => void) | undefined;
+function gc(): void {
+  if (!collectGarbage) {
+    const exposed = (globalThis as { gc?: () => void }).gc;
+    if (exposed) collectGarbage = exposed;
+    else {
+      setFlagsFromString('--expose-gc');
+      collectGarbage = runInNewContext('gc') as () => void;
+    }
+  }
+  collectGarbage();
+}
+
+/** One collection serves every close of the same turn (a server closing several handles at once). */
+let releasing: Promise<void> | null = null;
+function releaseClosedConnections(): Promise<void> {
+  releasing ??= new Promise<void>((resolve) =>
+    setImmediate(() => {
+      releasing = null;
+      gc();
+      // Node-API runs the statements' finalizers (sqlite3_finalize, which ends the zombie) in an
+      // immediate queued during the collection; this one runs after it
+      setImmediate(resolve);
+    }),
+  );
+  return releasing;
+}
+
 /** A prepared statement; `R` is the row type its queries return. */
 export class Statement<R = unknown> {
+  private stmt: StatementSyncInstance | null;
+
   constructor(
-    private readonly stmt: StatementSyncInstance,
+    stmt: StatementSyncInstance,
     private readonly map?: SqliteErrorMapper,
-  ) {}
+  ) {
+    this.stmt = stmt;
+  }
+
+  private live(): StatementSyncInstance {
+    if (!this.stmt) throw new Error('SQLite statement used after its database was closed');
+    return this.stmt;
+  }
+
+  /** Drops the native statement (its connection is closing), so the collector can finalize it. */
+  detach(): void {
+    this.stmt = null;
+  }
 
   get(...params: SqlParams): R | undefined {
-    const row = sql(() => this.stmt.get(...(params as never[])), this.map) as object | undefined;
+    const row = sql(() => this.live().get(...(params as never[])), this.map) as object | undefined;
     return row === undefined ? undefined : ({ ...row } as R);
   }
 
   all(...params: SqlParams): R[] {
-    return (sql(() => this.stmt.all(...(params as never[])), this.map) as object[]).map((row) => ({ ...row }) as R);
+    return (sql(() => this.live().all(...(params as never[])), this.map) as object[]).map((row) => ({ ...row }) as R);
   }
 
   /** Integers come back as numbers (readBigInts is off), so row ids fit a number. */
   run(...params: SqlParams): RunResult {
-    const r = sql(() => this.stmt.run(...(params as never[])), this.map);
+    const r = sql(() => this.live().run(...(params as never[])), this.map);
     return { changes: Number(r.changes), lastInsertRowid: Number(r.lastInsertRowid) };
   }
 }
@@ -76,6 +132,9 @@ export class Statement<R = unknown> {
 export class SqliteDb {
   private readonly db;
   private readonly map?: SqliteErrorMapper;
+  /** Every statement prepared here and not yet collected, to cut loose at close. */
+  private statements = new Set<WeakRef<Statement<unknown>>>();
+  private pruneAt = 256;
 
   /**
    * `readonly` also requires the file to exist (SQLite would otherwise create an empty one);
@@ -91,7 +150,14 @@ export class SqliteDb {
   }
 
   prepare<R = unknown>(text: string): Statement<R> {
-    return new Statement<R>(sql(() => this.db.prepare(text), this.map), this.map);
+    const stmt = new Statement<R>(sql(() => this.db.prepare(text), this.map), this.map);
+    this.statements.add(new WeakRef(stmt as Statement<unknown>));
+    if (this.statements.size >= this.pruneAt) {
+      // statements prepared per call are collected as they go; forget their references
+      for (const ref of this.statements) if (!ref.deref()) this.statements.delete(ref);
+      this.pruneAt = Math.max(256, this.statements.size * 2);
+    }
+    return stmt;
   }
 
   exec(text: string): void {
@@ -114,7 +180,12 @@ export class SqliteDb {
     return sql(() => this.db.transaction(fn)(), this.map);
   }
 
-  close(): void {
-    if (this.db.isOpen) this.db.close();
+  /** Closes the connection for good: when this resolves, no descriptor or lock of it is left (see above). */
+  async close(): Promise<void> {
+    if (!this.db.isOpen) return;
+    for (const ref of this.statements) ref.deref()?.detach();
+    this.statements = new Set();
+    this.db.close();
+    await releaseClosedConnections();
   }
 }

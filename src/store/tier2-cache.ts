@@ -59,8 +59,8 @@ export class Tier2Cache {
     }
   }
 
-  close(): void {
-    this.db.close();
+  close(): Promise<void> {
+    return this.db.close();
   }
 }
 

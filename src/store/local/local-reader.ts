@@ -231,7 +231,7 @@ export class LocalReader implements CollectionReader {
   }
 
   async close(): Promise<void> {
-    this.tier2Cache?.close();
+    await this.tier2Cache?.close();
     this.tier2Cache = undefined;
     if (this.closed) return;
     this.closed = true;
