@@ -52,3 +52,18 @@ test('errors come back typed; after close every call is refused, pending ones in
   await pending;
   await assert.rejects(e.embedQuery('tent'), /the embedder was closed/);
 });
+
+test('a progress callback that throws stops the call with its error (Ctrl-C between sub-batches); the embedder goes on serving', async () => {
+  class Stop extends Error {}
+  let calls = 0;
+  await assert.rejects(
+    worker.embed(texts, () => {
+      calls++;
+      throw new Stop('stopped by the caller');
+    }),
+    Stop,
+  );
+  assert.equal(calls, 1);
+  const v = await worker.embedQuery('still here');
+  assert.equal(v.length, 384);
+});

@@ -88,7 +88,15 @@ export class WorkerEmbedder implements Embedder {
     const p = this.pending.get(m.id);
     if (!p) return;
     if ('progress' in m) {
-      p.onProgress?.(m.progress);
+      try {
+        p.onProgress?.(m.progress);
+      } catch (e) {
+        // the caller stops the call from its progress callback (a Ctrl-C between sub-batches),
+        // as it can inline: the call fails with its error, the worker skips what is left of it
+        this.settle(m.id);
+        p.reject(e as Error);
+        this.worker.postMessage({ cancel: m.id });
+      }
       return;
     }
     this.settle(m.id);
