@@ -4,6 +4,7 @@ import { loadEmbedder } from '../src/api/load-model.js';
 import type { Embedder } from '../src/embed/embedder.js';
 import { EmbedWorkerError, WorkerEmbedder } from '../src/embed/worker-embedder.js';
 import { InvalidInputError } from '../src/errors.js';
+import { loadReranker } from '../src/retrieve/rerank.js';
 import { closeEmbedders, MINILM, sharedEmbedder } from './support/model.js';
 
 let worker: Embedder;
@@ -66,4 +67,16 @@ test('a progress callback that throws stops the call with its error (Ctrl-C betw
   assert.equal(calls, 1);
   const v = await worker.embedQuery('still here');
   assert.equal(v.length, 384);
+});
+
+test('the server\'s tier-2 model (an embedding model) runs on a worker too, with the same scores as inline', async () => {
+  const candidates = texts.slice(0, 12).map((text, i) => ({ id: i, hash: `h${i}`, text }));
+  const [off, inline] = [await loadReranker(undefined, undefined, { offThread: true }), await loadReranker()];
+  try {
+    assert.match(off.description, /bge-small/);
+    assert.deepEqual(await off.score('condensation inside a tent', candidates), await inline.score('condensation inside a tent', candidates));
+  } finally {
+    await off.close();
+    await inline.close();
+  }
 });

@@ -18,6 +18,7 @@ import type { Embedder } from '../embed/embedder.js';
 import { describeIdentity } from '../embed/identity.js';
 import { resolveModel } from '../embed/models/index.js';
 import { OnnxEmbedder } from '../embed/onnx-embedder.js';
+import { WorkerEmbedder } from '../embed/worker-embedder.js';
 import { ModelTokenizer } from '../embed/tokenizer.js';
 import type { Tier2Store } from '../store/port.js';
 
@@ -159,9 +160,13 @@ export class CrossEncoderReranker implements Reranker {
   }
 }
 
-/** Loads the tier-2 model named by `ref`: a cross-encoder or an embedding model, by its manifest kind. */
-export async function loadReranker(ref: string = DEFAULT_RERANK_MODEL, modelsDir?: string): Promise<Reranker> {
+/**
+ * Loads the tier-2 model named by `ref`: a cross-encoder or an embedding model, by its manifest
+ * kind. `offThread` (a server) runs an embedding model on a worker thread, as the query model
+ * is (worker-embedder.ts); the cross-encoder still runs inline.
+ */
+export async function loadReranker(ref: string = DEFAULT_RERANK_MODEL, modelsDir?: string, opts: { offThread?: boolean } = {}): Promise<Reranker> {
   const model = await resolveModel(ref, { modelsDir });
   if (model.spec.kind === 'cross-encoder') return CrossEncoderReranker.load(ref, modelsDir);
-  return new EmbeddingReranker(await OnnxEmbedder.load(model), true);
+  return new EmbeddingReranker(opts.offThread ? await WorkerEmbedder.load(model) : await OnnxEmbedder.load(model), true);
 }

@@ -165,7 +165,7 @@ export class CollectionRegistry {
   private closed = false;
 
   constructor(private readonly opts: RegistryOptions) {
-    this.reranker = new LazyReranker(opts.loadReranker ?? (() => loadReranker(undefined, opts.modelsDir)));
+    this.reranker = new LazyReranker(opts.loadReranker ?? (() => loadReranker(undefined, opts.modelsDir, { offThread: true })));
   }
 
   get dataDir(): string {
