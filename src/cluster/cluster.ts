@@ -48,7 +48,6 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
   // Java first: without it nothing below is worth doing (assembling takes a minute).
   const java = findJava(o.env);
   const dist = await ensureDistribution(o.cacheDir ?? defaultCacheDir(o.env), { env: o.env, onLine });
-  await writeClusterFile(dir, cluster);
 
   const pids = new Map<string, number>();
   const reused: string[] = [];
@@ -68,6 +67,7 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
     if (!(await portFree(node.http))) throw new PortInUseError(node.http, 'HTTP', node.name);
     if (!(await portFree(node.transport))) throw new PortInUseError(node.transport, 'transport', node.name);
   }
+  await writeClusterFile(dir, cluster);
   for (const node of toStart) {
     const conf = await writeNodeConfig(dir, cluster, node);
     const pid = await startNode({ java, dist: dist.dir, dir, name: node.name, configDir: conf, heap: cluster.heap });
