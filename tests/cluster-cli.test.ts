@@ -145,6 +145,17 @@ test('up names the busy port when another process holds it, and starts nothing',
   }
 });
 
+test('a node that dies while starting: up fails with its log path and the reason (exit 6)', async () => {
+  const dir = join(tmp.path, 'dies');
+  // 4 MB of heap: the JVM runs out of memory loading OpenSearch's classes.
+  const res = await runCli(['cluster', 'up', '--dir', dir, '--port', String(await freeBasePort()), '--heap', '4m']);
+  assert.equal(res.code, 6, res.stderr);
+  assert.match(res.stderr, new RegExp(`node n1 exited while starting; its log is ${join(dir, 'nodes', 'n1', 'logs', 'opensearch.log')}, which ends with:`));
+  assert.match(res.stderr, /OutOfMemoryError: Java heap space/);
+  assert.doesNotMatch(res.stderr, /^\s+at /m);
+  assert.equal(existsSync(join(dir, 'nodes', 'n1', 'pid')), false);
+});
+
 test('up without java says how to install it (exit 3) and creates nothing', async () => {
   const emptyBin = join(tmp.path, 'empty-bin');
   await mkdir(emptyBin);

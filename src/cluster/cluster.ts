@@ -109,7 +109,7 @@ async function waitReady(dir: string, cluster: ClusterFile, pids: Map<string, nu
       for (const node of cluster.nodes) {
         if (!isNodeProcess(pids.get(node.name) as number, configDir(dir, node.name))) {
           await removePid(dir, node.name);
-          throw new ClusterNodeDiedError(node.name, nodeLog(dir, node.name), await tailFile(nodeLog(dir, node.name), 25));
+          throw new ClusterNodeDiedError(node.name, nodeLog(dir, node.name), await tailFile(nodeLog(dir, node.name), 15));
         }
       }
       last = await readHealth(client);

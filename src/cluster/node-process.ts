@@ -141,7 +141,10 @@ export function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** The last `n` lines of a log file (reads at most its last 64 KB). */
+/**
+ * The last `n` lines of a log file (read from its last 64 KB), without Java stack frames: the
+ * exception messages ("Caused by: ...") say why, the frames would push them off the screen.
+ */
 export async function tailFile(path: string, n: number): Promise<string> {
   let fh;
   try {
@@ -154,7 +157,8 @@ export async function tailFile(path: string, n: number): Promise<string> {
     const len = Math.min(size, 65536);
     const buf = Buffer.alloc(len);
     await fh.read(buf, 0, len, size - len);
-    return buf.toString('utf8').trimEnd().split('\n').slice(-n).join('\n');
+    const lines = buf.toString('utf8').trimEnd().split('\n');
+    return lines.filter((l) => !/^\s+(at |\.\.\. \d+ more)/.test(l)).slice(-n).join('\n');
   } finally {
     await fh.close();
   }
