@@ -6,7 +6,7 @@
  */
 import { Client } from '@opensearch-project/opensearch';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -165,6 +165,25 @@ test('up without java says how to install it (exit 3) and creates nothing', asyn
   assert.match(res.stderr, /java was not found \(not on PATH, and JAVA_HOME is not set\)/);
   assert.match(res.stderr, /apt-get install openjdk-17-jre-headless/);
   assert.equal(existsSync(dir), false);
+});
+
+test('a Java other than 17 to 21 is refused with its version (exit 3)', async () => {
+  const bin = join(tmp.path, 'java11-bin');
+  await mkdir(bin);
+  writeFileSync(join(bin, 'java'), '#!/bin/sh\necho \'openjdk version "11.0.22" 2024-01-16\' >&2\n');
+  chmodSync(join(bin, 'java'), 0o755);
+  const res = await runCli(['cluster', 'up', '--dir', join(tmp.path, 'java11')], { PATH: bin, JAVA_HOME: '' });
+  assert.equal(res.code, 3, res.stderr);
+  assert.match(res.stderr, /java11-bin\/java is Java 11; OpenSearch 2\.19\.1 runs on Java 17 to 21/);
+});
+
+test('a folder keeps its shape; a folder without a cluster is named', async () => {
+  const other = await runCli(['cluster', 'up', '--dir', clusterDir, '--nodes', '3']);
+  assert.equal(other.code, 4, other.stderr);
+  assert.match(other.stderr, /holds a cluster with 1 node\(s\), not 3/);
+  const none = await runCli(['cluster', 'status', '--dir', join(tmp.path, 'nothing-here')]);
+  assert.equal(none.code, 3);
+  assert.match(none.stderr, /no cluster in .*nothing-here; start one with `quarry cluster up --dir/);
 });
 
 test('up without mvn, when nothing is assembled yet, says how to install it (exit 3)', async () => {
