@@ -53,7 +53,7 @@ function expect(cond, why) {
 // 1. the tarball, and what it must (and must not) hold
 const packed = JSON.parse(step('pack', 'npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: root }))[0];
 const files = new Set(packed.files.map((f) => f.path));
-for (const f of ['bin/quarry.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'models/manifest.json', 'models/files/README.md', 'models/files/sentence-transformers__all-MiniLM-L6-v2/tokenizer.json', 'scripts/models/provision_pypi.py', 'scripts/models/requirements.txt', 'scripts/models/export_bert_onnx.py']) {
+for (const f of ['bin/quarry.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'models/manifest.json', 'models/files/README.md', 'models/files/sentence-transformers__all-MiniLM-L6-v2/tokenizer.json', 'scripts/models/provision_pypi.py', 'scripts/models/requirements.txt', 'scripts/models/export_bert_onnx.py', ...['core', 'netty', 'painless', 'analysis', 'knn'].map((p) => `scripts/cluster/poms/${p}.xml`)]) {
   expect(files.has(f), `the package lacks ${f}`);
 }
 const rootPkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));

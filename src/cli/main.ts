@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { registerAudit } from './commands/audit-command.js';
 import { registerCard } from './commands/card-command.js';
+import { registerCluster } from './commands/cluster-command.js';
 import { registerDelete } from './commands/delete-command.js';
 import { registerEval } from './commands/eval-command.js';
 import { registerIndex } from './commands/index-command.js';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerKeys(program);
   registerAudit(program);
   registerCard(program);
+  registerCluster(program);
   return program;
 }
 
