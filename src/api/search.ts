@@ -1,5 +1,6 @@
 import type { Embedder } from '../embed/embedder.js';
 import { describeIdentity } from '../embed/identity.js';
+import { assertSameModel, checkRequestedModel } from '../embed/trust.js';
 import { InvalidInputError } from '../errors.js';
 import type { SearchParams } from '../index/vector-index.js';
 import type { Bm25Params } from '../lexical/bm25-index.js';
@@ -11,8 +12,7 @@ import { DEFAULT_PASSAGES, groupByDocument } from '../retrieve/group.js';
 import { DEFAULT_MODE, DEFAULT_WINDOW, SearchSession, type RetrievedHit, type RetrieveOptions, type SearchMode, type Stage } from '../retrieve/session.js';
 import { openStore } from '../store/open-store.js';
 import type { ChunkRecord, CollectionReader } from '../store/port.js';
-import { checkRequestedModel } from './ingest.js';
-import { assertSameModel, loadEmbedder, refOf } from './load-model.js';
+import { loadEmbedder, refOf } from './load-model.js';
 import { collectionOf, dataDirOf, type CollectionOptions } from './options.js';
 
 export interface SearchOptions extends CollectionOptions {
