@@ -5,6 +5,7 @@
  * bounded. Response schemas are for the document only (attached in app.ts's swagger
  * transform), so they never filter what a handler sends.
  */
+import { INDEX_TYPES } from '../index/vector-index.js';
 import { MAX_DOCUMENT_ID_CHARS } from '../api/upsert-documents.js';
 import { AUDIT_ACTIONS, AUDIT_OUTCOMES } from '../observe/audit.js';
 import { DEFAULT_MODE, SEARCH_MODES } from '../retrieve/session.js';
@@ -59,7 +60,7 @@ export const indexSettings = {
   additionalProperties: false,
   required: ['type'],
   properties: {
-    type: { type: 'string', enum: ['flat', 'ivf', 'ivfpq', 'hnsw'] },
+    type: { type: 'string', enum: [...INDEX_TYPES] },
     params: {
       type: 'object',
       maxProperties: 16,
