@@ -6,9 +6,9 @@
  * transform), so they never filter what a handler sends.
  */
 import { INDEX_TYPES } from '../index/vector-index.js';
-import { MAX_DOCUMENT_ID_CHARS } from '../api/upsert-documents.js';
-import { AUDIT_ACTIONS, AUDIT_OUTCOMES } from '../observe/audit.js';
-import { DEFAULT_MODE, SEARCH_MODES } from '../retrieve/session.js';
+import { MAX_DOCUMENT_ID_CHARS } from '../ingest/types.js';
+import { AUDIT_ACTIONS, AUDIT_OUTCOMES } from '../observe/audit-names.js';
+import { DEFAULT_MODE, SEARCH_MODES } from '../retrieve/modes.js';
 
 /** Limits, also quoted by docs/server.md. */
 export const LIMITS = {
@@ -233,7 +233,7 @@ const spanSchema = { type: 'object', required: ['start', 'end'], additionalPrope
 // Response objects name their required fields and are closed: quarry/client's types are derived
 // from these schemas, and src/integrations/in-process.ts assigns the library's answer to them, so
 // a field the library adds without adding it here fails to compile.
-const searchResult = {
+export const searchResult = {
   type: 'object',
   description: "a document (the default; the chunk fields are its best chunk's) or, with `chunks: true`, a chunk",
   required: ['rank', 'score', 'chunkId', 'docId', 'source', 'text', 'span', 'metadata', 'scores', 'lineage'],
@@ -291,8 +291,12 @@ export const searchResponse = {
   },
 } as const;
 
+// The answers below name the fields every answer carries (required): quarry/client's types
+// and the web page's (src/web/types.ts) are derived from them.
 export const collectionSummary = {
   type: 'object',
+  description: 'a collection that cannot be read has only name, state and error',
+  required: ['name', 'state'],
   properties: {
     name: { type: 'string' },
     createdAt: { type: 'string' },
@@ -303,6 +307,7 @@ export const collectionSummary = {
     chunks: { type: 'integer' },
     version: { type: 'integer' },
     state: { type: 'string', enum: ['loading', 'ready', 'refused', 'failed'] },
+    error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
   },
 } as const;
 
@@ -313,6 +318,8 @@ export const indexReport = {
 
 export const versionInfo = {
   type: 'object',
+  required: ['version', 'current', 'createdAt', 'kind', 'note', 'documents', 'chunks', 'model', 'index'],
+  additionalProperties: false,
   properties: {
     version: { type: 'integer' },
     current: { type: 'boolean' },
@@ -364,6 +371,7 @@ export const evaluationJob = {
 export const sessionResponse = {
   type: 'object',
   description: 'the key that made the request (never its secret): what it may do and where',
+  required: ['keyId', 'scope', 'collections', 'createdAt'],
   properties: {
     keyId: { type: 'string' },
     scope: { type: 'string', enum: ['read', 'write', 'admin', 'metrics'] },
@@ -375,6 +383,8 @@ export const sessionResponse = {
 
 const latencySummary = {
   type: 'object',
+  required: ['count', 'p50', 'p95', 'p99', 'max'],
+  additionalProperties: false,
   properties: {
     count: { type: 'integer' },
     p50: { type: 'number', nullable: true },
@@ -387,10 +397,12 @@ const latencySummary = {
 export const latencyStatsResponse = {
   type: 'object',
   description: 'milliseconds from the search request\'s start to its answer, over the most recent searches (at most window.maxSamples, none older than window.maxAgeSeconds), since this server started',
+  required: ['collection', 'window', 'searches', 'overall', 'modes'],
+  additionalProperties: false,
   properties: {
     collection: { type: 'string' },
-    window: { type: 'object', properties: { maxSamples: { type: 'integer' }, maxAgeSeconds: { type: 'number' } } },
-    searches: { type: 'object', properties: { total: { type: 'integer' }, inWindow: { type: 'integer' } } },
+    window: { type: 'object', required: ['maxSamples', 'maxAgeSeconds'], additionalProperties: false, properties: { maxSamples: { type: 'integer' }, maxAgeSeconds: { type: 'number' } } },
+    searches: { type: 'object', required: ['total', 'inWindow'], additionalProperties: false, properties: { total: { type: 'integer' }, inWindow: { type: 'integer' } } },
     overall: latencySummary,
     modes: { type: 'object', description: 'by mode (vector, bm25, hybrid, each optionally +rerank)', additionalProperties: latencySummary },
   },
@@ -398,6 +410,7 @@ export const latencyStatsResponse = {
 
 export const evaluationHistoryResponse = {
   type: 'object',
+  required: ['collection', 'evaluations', 'skipped'],
   properties: {
     collection: { type: 'string' },
     evaluations: {
@@ -405,6 +418,7 @@ export const evaluationHistoryResponse = {
       description: 'every finished evaluation run, oldest first',
       items: {
         type: 'object',
+        required: ['at', 'dataset', 'split', 'queries', 'k', 'model', 'modes'],
         properties: {
           at: { type: 'string' },
           job: { type: 'string' },
@@ -416,14 +430,16 @@ export const evaluationHistoryResponse = {
           documents: { type: 'integer' },
           chunks: { type: 'integer' },
           reranker: { type: 'string' },
+          command: { type: 'string', description: 'the command line that ran it (`quarry eval ...`); absent for runs over HTTP' },
           modes: {
             type: 'array',
             items: {
               type: 'object',
+              required: ['mode', 'metrics', 'latencyMs'],
               properties: {
                 mode: { type: 'string' },
                 metrics: { type: 'object', description: 'ndcg@k, mrr@k, p@k, recall@100', additionalProperties: { type: 'number' } },
-                latencyMs: { type: 'object', properties: { p50: { type: 'number' }, p99: { type: 'number' } } },
+                latencyMs: { type: 'object', required: ['p50', 'p99'], properties: { p50: { type: 'number' }, p99: { type: 'number' } } },
               },
             },
           },

@@ -1,85 +1,39 @@
 /**
- * The HTTP API's answers as the page reads them: the JSON documented in /openapi.json
- * (src/server/schemas.ts). Written out here rather than imported from the server's modules,
- * which are Node code; only the fields the page uses.
+ * The HTTP API's answers as the page reads them. Those the server describes with a JSON
+ * schema (src/server/schemas.ts) are quarry/client's types, derived from those schemas
+ * (src/client/types.ts): one definition, so the page cannot drift from what the server sends.
+ * Type-only imports: none of the server's code reaches the bundle. The answers without a full
+ * schema yet (collection info, generations) are written out below, only the fields the page uses.
  */
+import type {
+  CollectionSummary,
+  EvaluationHistory,
+  LatencyStats,
+  SearchRequest as ApiSearchRequest,
+  SearchResponse,
+  SearchResult,
+  SessionInfo,
+  VersionInfo,
+} from '../client/types.js';
+import type { GateResult } from '../store/gate-result.js';
 
-export type Scope = 'read' | 'write' | 'admin';
-export const MODES = ['vector', 'bm25', 'hybrid'] as const;
-export type Mode = (typeof MODES)[number];
+export type { CollectionSummary, GateResult, LatencyStats, SearchResponse, SearchResult, VersionInfo };
+// the list itself, not a copy: a few bytes of plain data in the bundle
+export { SEARCH_MODES as MODES, type SearchMode as Mode } from '../retrieve/modes.js';
 
-export interface Session {
-  keyId: string;
-  scope: Scope;
-  collections: string[];
-  label?: string;
-}
-
-export interface CollectionSummary {
-  name: string;
-  model: string;
-  documents: number;
-  chunks: number;
-  version: number;
-  state: 'loading' | 'ready' | 'refused' | 'failed';
-}
-
-export interface Scores {
-  vector: number | null;
-  bm25: number | null;
-  fused: number | null;
-  rerank: number | null;
-}
-
+export type Session = SessionInfo;
+export type Scope = Session['scope'];
+export type Scores = SearchResult['scores'];
+/** [start, end) UTF-16 offsets into a result's text where a query term occurs. */
+export type Highlights = NonNullable<SearchResult['highlights']>;
 /** Another matching chunk of a document result. */
-export interface Passage {
-  chunkId: string;
-  score: number;
-  text: string;
-  span: { start: number; end: number };
-  scores: Scores;
-  highlights?: Array<[number, number]>;
-}
+export type Passage = NonNullable<SearchResult['passages']>[number];
+/** What the page asks: the options its search form sets, with highlights always on. */
+export type SearchRequest = Pick<ApiSearchRequest, 'query' | 'mode' | 'k' | 'rerank' | 'minScore'> & { highlight: true };
 
-/** A document (the API's default; the chunk fields are its best chunk's) or a chunk. */
-export interface SearchResult {
-  rank: number;
-  score: number;
-  chunkId: string;
-  docId: string;
-  source: string;
-  locator?: string;
-  title?: string;
-  text: string;
-  span: { start: number; end: number };
-  scores: Scores;
-  lineage: { contentHash: string; model: string; ingestedAt: string };
-  highlights?: Array<[number, number]>;
-  /** Document results: the document's other matching chunks, best first. */
-  passages?: Passage[];
-}
-
-export interface SearchResponse {
-  query: string;
-  collection: string;
-  model: string;
-  mode: Mode;
-  unit: 'document' | 'chunk';
-  reranker?: string;
-  queryTruncated: boolean;
-  results: SearchResult[];
-  stagesMs: Record<string, number>;
-  tookMs: number;
-}
-
-export interface SearchRequest {
-  query: string;
-  mode: Mode;
-  k: number;
-  rerank?: boolean;
-  minScore?: number;
-  highlight: true;
-}
+export type LatencySummary = LatencyStats['overall'];
+export type EvalHistory = EvaluationHistory;
+export type EvalHistoryEntry = EvalHistory['evaluations'][number];
 
 export interface CollectionInfo {
   collection: string;
@@ -118,69 +72,7 @@ export interface CollectionInfo {
   error?: { code: string; message: string };
 }
 
-export interface VersionInfo {
-  version: number;
-  current: boolean;
-  createdAt: string;
-  kind: string;
-  note: string;
-  documents: number;
-  chunks: number;
-  model: string;
-  index: Record<string, unknown>;
-}
-
-export interface LatencySummary {
-  count: number;
-  p50: number | null;
-  p95: number | null;
-  p99: number | null;
-  max: number | null;
-}
-
-export interface LatencyStats {
-  collection: string;
-  window: { maxSamples: number; maxAgeSeconds: number };
-  searches: { total: number; inWindow: number };
-  overall: LatencySummary;
-  modes: Record<string, LatencySummary>;
-}
-
-export interface EvalHistoryEntry {
-  at: string;
-  dataset: string;
-  split: string;
-  queries: number;
-  k: number;
-  model: string;
-  modes: Array<{ mode: string; metrics: Record<string, number>; latencyMs: { p50: number; p99: number } }>;
-}
-
-export interface EvalHistory {
-  collection: string;
-  evaluations: EvalHistoryEntry[];
-  skipped: number;
-}
-
 export type GenerationState = 'building' | 'shadow' | 'live' | 'retired' | 'failed';
-
-export interface GateRow {
-  generation: number;
-  model: string;
-  'ndcg@10': number;
-  'recall@100': number;
-}
-
-export interface GateResult {
-  at: string;
-  mode: string;
-  queries: number;
-  tolerance: number;
-  live: GateRow;
-  shadow: GateRow;
-  passed: boolean;
-  forced: boolean;
-}
 
 export interface GenerationEntry {
   id: number;

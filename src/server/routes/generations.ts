@@ -10,6 +10,7 @@ import type { IndexSettings } from '../../store/manifest.js';
 import type { ServerContext } from '../context.js';
 import { actorOf } from '../auth.js';
 import { HttpError, toHttpError } from '../http-errors.js';
+import { SEARCH_MODES } from '../../retrieve/modes.js';
 import { errorResponse, indexSettings, modelRef, nameParams } from '../schemas.js';
 
 interface ReindexJob {
@@ -38,7 +39,7 @@ const promoteBody = {
   additionalProperties: false,
   properties: {
     tolerance: { type: 'number', minimum: 0, maximum: 1, description: 'largest allowed drop of nDCG@10 and Recall@100 (default 0.005: half a point)' },
-    mode: { type: 'string', enum: ['vector', 'bm25', 'hybrid'] },
+    mode: { type: 'string', enum: [...SEARCH_MODES] },
     force: { type: 'boolean', description: 'promote even if the gate refuses or no judgments are set (written to the audit log)' },
   },
 } as const;
