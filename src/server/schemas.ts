@@ -293,16 +293,24 @@ export const searchResponse = {
 
 // The answers below name the fields every answer carries (required): quarry/client's types
 // and the web page's (src/web/types.ts) are derived from them.
+const chunkingSchema = {
+  type: 'object',
+  required: ['chunkTokens', 'overlapTokens'],
+  additionalProperties: false,
+  properties: { chunkTokens: { type: 'integer' }, overlapTokens: { type: 'integer' } },
+} as const;
+
 export const collectionSummary = {
   type: 'object',
   description: 'a collection that cannot be read has only name, state and error',
   required: ['name', 'state'],
+  additionalProperties: false,
   properties: {
     name: { type: 'string' },
     createdAt: { type: 'string' },
     model: { type: 'string' },
-    chunking: { type: 'object', properties: { chunkTokens: { type: 'integer' }, overlapTokens: { type: 'integer' } } },
-    index: { type: 'object' },
+    chunking: chunkingSchema,
+    index: indexSettings,
     documents: { type: 'integer' },
     chunks: { type: 'integer' },
     version: { type: 'integer' },
@@ -419,6 +427,7 @@ export const evaluationHistoryResponse = {
       items: {
         type: 'object',
         required: ['at', 'dataset', 'split', 'queries', 'k', 'model', 'modes'],
+        additionalProperties: false,
         properties: {
           at: { type: 'string' },
           job: { type: 'string' },
@@ -436,10 +445,11 @@ export const evaluationHistoryResponse = {
             items: {
               type: 'object',
               required: ['mode', 'metrics', 'latencyMs'],
+              additionalProperties: false,
               properties: {
                 mode: { type: 'string' },
                 metrics: { type: 'object', description: 'ndcg@k, mrr@k, p@k, recall@100', additionalProperties: { type: 'number' } },
-                latencyMs: { type: 'object', required: ['p50', 'p99'], properties: { p50: { type: 'number' }, p99: { type: 'number' } } },
+                latencyMs: { type: 'object', required: ['p50', 'p99'], additionalProperties: false, properties: { p50: { type: 'number' }, p99: { type: 'number' } } },
               },
             },
           },
