@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import { Ajv } from 'ajv';
 import type { FastifyInstance } from 'fastify';
 import type { CollectionSummary as LibCollectionSummary } from '../src/api/collections.js';
+import type { CollectionInfo as LibCollectionInfo } from '../src/api/info.js';
 import type { Passage as LibPassage, SearchResponse as LibSearchResponse, SearchResult as LibSearchResult } from '../src/api/search.js';
 import type { VersionInfo as LibVersionInfo } from '../src/api/versions.js';
 import type * as Client from '../src/client/types.js';
@@ -20,6 +21,7 @@ import { INDEX_TYPES } from '../src/index/vector-index.js';
 import type { LatencySummary as LibLatencySummary } from '../src/observe/latency-window.js';
 import { SEARCH_MODES } from '../src/retrieve/modes.js';
 import {
+  collectionInfoResponse,
   collectionSummary,
   createCollectionBody,
   evaluationHistoryResponse,
@@ -50,6 +52,7 @@ function fits<A extends B, B>(): A | undefined {
 same<Equal<Web.SearchResponse, Client.SearchResponse>>();
 same<Equal<Web.SearchResult, Client.SearchResult>>();
 same<Equal<Web.CollectionSummary, Client.CollectionSummary>>();
+same<Equal<Web.CollectionInfo, Client.CollectionInfo>>();
 same<Equal<Web.VersionInfo, Client.VersionInfo>>();
 same<Equal<Web.LatencyStats, Client.LatencyStats>>();
 same<Equal<Web.EvalHistory, Client.EvaluationHistory>>();
@@ -64,6 +67,8 @@ fits<LibSearchResponse, Client.SearchResponse>();
 fits<LibLatencySummary, Web.LatencySummary>();
 fits<LibEvalHistoryEntry, Web.EvalHistoryEntry>();
 fits<LibCollectionSummary & { state: 'ready' }, Client.CollectionSummary>();
+// GET /collections/{name}: `quarry info` less its folder path, with the serving state and memory
+fits<Omit<LibCollectionInfo, 'path'> & { memory: { bytes: number | null }; state: 'ready' }, Client.CollectionInfo>();
 
 // --- run time ----------------------------------------------------------------------------------
 
@@ -118,6 +123,7 @@ test("the server's real answers match the schemas the client's and the web page'
   const list = (await answer('GET', '/collections')).body as { collections: unknown[] };
   assert.equal(list.collections.length, 1);
   for (const c of list.collections) assertValid(collectionSummary, c, 'a collection of GET /collections');
+  assertValid(collectionInfoResponse, (await answer('GET', '/collections/notes')).body, 'GET /collections/notes');
 
   // what the page sends: highlights on, so the optional fields are there to be checked too
   const found = await answer('POST', '/collections/notes/search', { query: 'heron river', mode: 'hybrid', k: 3, highlight: true });

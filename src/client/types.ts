@@ -6,6 +6,7 @@
  */
 import type { FromSchema } from 'json-schema-to-ts';
 import type {
+  collectionInfoResponse,
   collectionSummary,
   createCollectionBody,
   deleteDocumentsBody,
@@ -38,6 +39,8 @@ export type SearchMode = NonNullable<SearchRequest['mode']>;
 
 export type CreateCollectionRequest = RequestBody<typeof createCollectionBody>;
 export type CollectionSummary = FromSchema<typeof collectionSummary>;
+/** GET /collections/{name}: `quarry info --json`, the serving state and the warm indexes' memory. */
+export type CollectionInfo = FromSchema<typeof collectionInfoResponse>;
 
 export type UpsertDocumentsRequest = RequestBody<typeof upsertDocumentsBody>;
 /** One document to add or replace: id, text, title, metadata. */

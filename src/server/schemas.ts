@@ -293,6 +293,11 @@ export const searchResponse = {
 
 // The answers below name the fields every answer carries (required): quarry/client's types
 // and the web page's (src/web/types.ts) are derived from them.
+const collectionState = { type: 'string', enum: ['loading', 'ready', 'refused', 'failed'] } as const;
+const stateError = { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } } as const;
+const integer = { type: 'integer' } as const;
+const string = { type: 'string' } as const;
+
 const chunkingSchema = {
   type: 'object',
   required: ['chunkTokens', 'overlapTokens'],
@@ -314,8 +319,76 @@ export const collectionSummary = {
     documents: { type: 'integer' },
     chunks: { type: 'integer' },
     version: { type: 'integer' },
-    state: { type: 'string', enum: ['loading', 'ready', 'refused', 'failed'] },
-    error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
+    state: collectionState,
+    error: stateError,
+  },
+} as const;
+
+/** A model's identity as the collection stores it (src/embed/identity.ts). */
+const modelIdentity = {
+  type: 'object',
+  required: ['id', 'variant', 'revision', 'source', 'weightsSha256', 'tokenizerSha256', 'dims', 'pooling', 'normalize', 'maxSeqLength', 'queryPrefix'],
+  additionalProperties: false,
+  properties: {
+    id: string,
+    variant: string,
+    revision: string,
+    source: string,
+    weightsSha256: string,
+    tokenizerSha256: string,
+    dims: integer,
+    pooling: string,
+    normalize: { type: 'boolean' },
+    maxSeqLength: integer,
+    queryPrefix: string,
+  },
+} as const;
+
+export const collectionInfoResponse = {
+  type: 'object',
+  description: '`quarry info --json` (without the folder path), the serving state, and the memory the warm indexes take (null while not serving)',
+  required: ['collection', 'createdAt', 'documents', 'chunks', 'model', 'fingerprint', 'chunking', 'index', 'ann', 'lexical', 'version', 'disk', 'memory', 'state'],
+  additionalProperties: false,
+  properties: {
+    collection: string,
+    createdAt: string,
+    documents: integer,
+    chunks: integer,
+    model: modelIdentity,
+    fingerprint: { type: 'object', required: ['probeSet', 'probes'], additionalProperties: false, properties: { probeSet: string, probes: integer } },
+    chunking: chunkingSchema,
+    index: { type: 'object', required: ['type', 'vectors'], additionalProperties: false, properties: { ...indexSettings.properties, vectors: integer } },
+    ann: {
+      type: 'object',
+      description: 'the approximate index as built: measured recall@10 (null before it was measured), the exact search standing in before it is trained (fallback)',
+      required: ['type', 'params', 'generation', 'fallback', 'builtAt', 'recallAt10', 'recallQueries', 'vectors', 'memoryBytes', 'recallFloor'],
+      additionalProperties: false,
+      properties: {
+        type: indexSettings.properties.type,
+        params: indexSettings.properties.params,
+        generation: integer,
+        fallback: { type: 'string', nullable: true },
+        builtAt: string,
+        recallAt10: { type: 'number', nullable: true },
+        recallQueries: integer,
+        vectors: integer,
+        memoryBytes: integer,
+        recallFloor: { type: 'number' },
+      },
+    },
+    lexical: {
+      type: 'object',
+      nullable: true,
+      description: 'the BM25 index as last saved; null until a write built it',
+      required: ['analyzer', 'generation', 'documents', 'terms', 'builtAt'],
+      additionalProperties: false,
+      properties: { analyzer: string, generation: integer, documents: integer, terms: integer, builtAt: string },
+    },
+    version: integer,
+    disk: { type: 'object', required: ['totalBytes', 'vectorBytes', 'metadataBytes'], additionalProperties: false, properties: { totalBytes: integer, vectorBytes: integer, metadataBytes: integer } },
+    memory: { type: 'object', required: ['bytes'], additionalProperties: false, properties: { bytes: { type: 'integer', nullable: true } } },
+    state: collectionState,
+    error: stateError,
   },
 } as const;
 
@@ -351,7 +424,7 @@ export const readinessResponse = {
         type: 'object',
         properties: {
           name: { type: 'string' },
-          state: { type: 'string', enum: ['loading', 'ready', 'refused', 'failed'] },
+          state: collectionState,
           version: { type: 'integer' },
           model: { type: 'string' },
           error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },

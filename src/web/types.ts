@@ -6,6 +6,7 @@
  * schema yet (collection info, generations) are written out below, only the fields the page uses.
  */
 import type {
+  CollectionInfo,
   CollectionSummary,
   EvaluationHistory,
   LatencyStats,
@@ -17,7 +18,7 @@ import type {
 } from '../client/types.js';
 import type { GateResult } from '../store/gate-result.js';
 
-export type { CollectionSummary, GateResult, LatencyStats, SearchResponse, SearchResult, VersionInfo };
+export type { CollectionInfo, CollectionSummary, GateResult, LatencyStats, SearchResponse, SearchResult, VersionInfo };
 // the list itself, not a copy: a few bytes of plain data in the bundle
 export { SEARCH_MODES as MODES, type SearchMode as Mode } from '../retrieve/modes.js';
 
@@ -34,43 +35,6 @@ export type SearchRequest = Pick<ApiSearchRequest, 'query' | 'mode' | 'k' | 'rer
 export type LatencySummary = LatencyStats['overall'];
 export type EvalHistory = EvaluationHistory;
 export type EvalHistoryEntry = EvalHistory['evaluations'][number];
-
-export interface CollectionInfo {
-  collection: string;
-  createdAt: string;
-  documents: number;
-  chunks: number;
-  model: {
-    id: string;
-    variant: string;
-    revision: string;
-    weightsSha256: string;
-    tokenizerSha256: string;
-    dims: number;
-    pooling: string;
-    maxSeqLength: number;
-  };
-  fingerprint: { probeSet: string; probes: number };
-  chunking: { chunkTokens: number; overlapTokens: number };
-  index: { type: string; params?: Record<string, number | string>; vectors: number };
-  ann: {
-    type: string;
-    params: Record<string, number | string>;
-    fallback: string | null;
-    builtAt: string;
-    recallAt10: number | null;
-    recallQueries: number;
-    vectors: number;
-    memoryBytes: number;
-    recallFloor: number;
-  };
-  lexical: { documents: number; terms: number } | null;
-  version: number;
-  disk: { totalBytes: number; vectorBytes: number; metadataBytes: number };
-  memory?: { bytes: number | null };
-  state: CollectionSummary['state'];
-  error?: { code: string; message: string };
-}
 
 export type GenerationState = 'building' | 'shadow' | 'live' | 'retired' | 'failed';
 
