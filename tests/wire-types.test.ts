@@ -14,6 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import type { CollectionSummary as LibCollectionSummary } from '../src/api/collections.js';
 import type { CollectionInfo as LibCollectionInfo } from '../src/api/info.js';
 import type { Passage as LibPassage, SearchResponse as LibSearchResponse, SearchResult as LibSearchResult } from '../src/api/search.js';
+import type { ReindexReport, SwitchReport as LibSwitchReport } from '../src/api/generations.js';
 import type { VersionInfo as LibVersionInfo } from '../src/api/versions.js';
 import type * as Client from '../src/client/types.js';
 import { appendEvalHistory, type EvalHistoryEntry as LibEvalHistoryEntry } from '../src/eval/history.js';
@@ -22,6 +23,9 @@ import type { LatencySummary as LibLatencySummary } from '../src/observe/latency
 import { SEARCH_MODES } from '../src/retrieve/modes.js';
 import {
   collectionInfoResponse,
+  generationsResponse,
+  reindexAccepted,
+  switchReport,
   collectionSummary,
   createCollectionBody,
   evaluationHistoryResponse,
@@ -30,6 +34,8 @@ import {
   sessionResponse,
   versionInfo,
 } from '../src/server/schemas.js';
+import type { CanaryStats as RegistryCanaryStats } from '../src/server/registry.js';
+import type { Deployment } from '../src/store/deployment.js';
 import type { GateResult as StoreGateResult } from '../src/store/gate-result.js';
 import * as Web from '../src/web/types.js';
 import { tempDir } from './support/env.js';
@@ -58,6 +64,10 @@ same<Equal<Web.LatencyStats, Client.LatencyStats>>();
 same<Equal<Web.EvalHistory, Client.EvaluationHistory>>();
 same<Equal<Web.Session, Client.SessionInfo>>();
 same<Equal<Web.GateResult, StoreGateResult>>();
+same<Equal<Web.Generations, Client.Generations>>();
+same<Equal<Web.SwitchReport, Client.SwitchReport>>();
+same<Equal<Web.ReindexJob, Client.ReindexJob>>();
+same<Equal<LibSwitchReport, Client.SwitchReport>>();
 // the library's search result and version are the wire types themselves
 same<Equal<LibSearchResult, Client.SearchResult>>();
 same<Equal<LibPassage, Web.Passage>>();
@@ -67,6 +77,9 @@ fits<LibSearchResponse, Client.SearchResponse>();
 fits<LibLatencySummary, Web.LatencySummary>();
 fits<LibEvalHistoryEntry, Web.EvalHistoryEntry>();
 fits<LibCollectionSummary & { state: 'ready' }, Client.CollectionSummary>();
+// GET /collections/{name}/generations: the deployment file, the route's job and the registry's canary
+fits<Deployment & { reindex: null; canary: RegistryCanaryStats | null }, Client.Generations>();
+fits<ReindexReport, NonNullable<Client.ReindexJob['report']>>();
 // GET /collections/{name}: `quarry info` less its folder path, with the serving state and memory
 fits<Omit<LibCollectionInfo, 'path'> & { memory: { bytes: number | null }; state: 'ready' }, Client.CollectionInfo>();
 
@@ -139,6 +152,27 @@ test("the server's real answers match the schemas the client's and the web page'
   const history = (await answer('GET', '/collections/notes/evaluations/history')).body as Web.EvalHistory;
   assert.equal(history.evaluations.length, 1);
   assertValid(evaluationHistoryResponse, history, 'GET /collections/notes/evaluations/history');
+});
+
+test('generations: the reindex job, the generations list and a promotion validate against their schemas', async () => {
+  const before = (await answer('GET', '/collections/notes/generations')).body as Web.Generations;
+  assertValid(generationsResponse, before, 'GET generations before any reindex');
+  const started = await answer('POST', '/collections/notes/generations', { chunkTokens: 16 });
+  assert.equal(started.status, 202, JSON.stringify(started.body));
+  assertValid(reindexAccepted, started.body, 'POST generations');
+  let g = before;
+  for (let i = 0; i < 300 && g.reindex?.status !== 'done'; i++) {
+    assert.notEqual(g.reindex?.status, 'failed', JSON.stringify(g.reindex));
+    await new Promise((r) => setTimeout(r, 50));
+    g = (await answer('GET', '/collections/notes/generations')).body as Web.Generations;
+  }
+  assert.equal(g.reindex?.status, 'done', 'the reindex did not finish');
+  assert.ok(g.reindex?.report && g.shadow !== null, 'no report or shadow to check');
+  assertValid(generationsResponse, g, 'GET generations after a reindex');
+  const promoted = await answer('POST', '/collections/notes/promote', { force: true });
+  assert.equal(promoted.status, 200, JSON.stringify(promoted.body));
+  assertValid(switchReport, promoted.body, 'POST promote');
+  assertValid(generationsResponse, (await answer('GET', '/collections/notes/generations')).body, 'GET generations after a promotion');
 });
 
 test("the lists the page and the schemas offer are the stages' own", () => {

@@ -1,3 +1,4 @@
+import type { FromSchema } from 'json-schema-to-ts';
 /**
  * Model upgrades without silent breakage. `reindex` builds a shadow generation (new model,
  * chunking or index) from the live generation's stored text while the live one keeps
@@ -37,6 +38,7 @@ import {
 import type { ChunkingSettings, IndexSettings } from '../store/manifest.js';
 import { readSegment, type SegmentRecord } from '../store/vector-segments.js';
 import { WriterLock } from '../store/writer-lock.js';
+import type { switchReport } from '../server/schemas.js';
 import { parseMode } from './evaluate.js';
 import { createWithModel, ingestInto, type ExternalVectorCache, type IndexProgress, type IngestSource } from './ingest.js';
 import { loadEmbedder, refOf } from './load-model.js';
@@ -405,17 +407,8 @@ export interface PromoteOptions extends GenerationOptions {
   force?: boolean;
 }
 
-export interface SwitchReport {
-  collection: string;
-  /** The generation now live, and the one before. */
-  live: number;
-  previous: number;
-  model: string;
-  gate: GateResult | null;
-  forced: boolean;
-  /** Documents the new live generation took over from the old one just before the switch. */
-  caughtUp: { documentsWritten: number; documentsRemoved: number };
-}
+/** What promote and rollback answer: the generation now live, the one before, the gate. One definition: the wire schema. */
+export type SwitchReport = FromSchema<typeof switchReport>;
 
 /** Judges the shadow against live on the held-out judgments and makes it live when it is not worse. */
 export async function promote(opts: PromoteOptions): Promise<SwitchReport> {

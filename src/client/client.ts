@@ -143,7 +143,7 @@ export class QuarryClient {
     return (await this.json<{ versions: VersionInfo[] }>('GET', `/collections/${seg(name)}/versions`, undefined, o)).versions;
   }
 
-  rollback(name: string, version: number, o?: CallOptions): Promise<Record<string, unknown>> {
+  rollback(name: string, version: number, o?: CallOptions): Promise<VersionInfo> {
     return this.json('POST', `/collections/${seg(name)}/rollback`, { version }, o);
   }
 

@@ -13,12 +13,15 @@ import type {
   evaluationBody,
   evaluationHistoryResponse,
   evaluationJob,
+  gateResult,
+  generationsResponse,
   latencyStatsResponse,
   readinessResponse,
   rollbackBody,
   searchBody,
   searchResponse,
   sessionResponse,
+  switchReport,
   upsertDocumentsBody,
   versionInfo,
   errorResponse,
@@ -53,6 +56,16 @@ export type VersionInfo = FromSchema<typeof versionInfo>;
 export type EvaluationRequest = RequestBody<typeof evaluationBody>;
 export type EvaluationJob = FromSchema<typeof evaluationJob>;
 export type EvaluationHistory = FromSchema<typeof evaluationHistoryResponse>;
+
+/** GET /collections/{name}/generations: live, shadow and kept generations, the last reindex job, the canary. */
+export type Generations = FromSchema<typeof generationsResponse>;
+export type GenerationEntry = Generations['generations'][number];
+export type ReindexJob = NonNullable<Generations['reindex']>;
+export type CanaryStats = NonNullable<Generations['canary']>;
+/** What promote and generations/rollback answer. */
+export type SwitchReport = FromSchema<typeof switchReport>;
+/** A promotion gate's outcome (also what GATE_REFUSED cites). */
+export type GateResult = FromSchema<typeof gateResult>;
 
 export type LatencyStats = FromSchema<typeof latencyStatsResponse>;
 export type Readiness = FromSchema<typeof readinessResponse>;

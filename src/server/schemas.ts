@@ -344,6 +344,25 @@ const modelIdentity = {
   },
 } as const;
 
+/** The approximate index as built (src/store/collection-index.ts AnnState). */
+const annState = {
+  type: 'object',
+  description: 'the approximate index as built: measured recall@10 (null before it was measured), the exact search standing in before it is trained (fallback)',
+  required: ['type', 'params', 'generation', 'fallback', 'builtAt', 'recallAt10', 'recallQueries', 'vectors', 'memoryBytes'],
+  additionalProperties: false,
+  properties: {
+    type: indexSettings.properties.type,
+    params: indexSettings.properties.params,
+    generation: integer,
+    fallback: { type: 'string', nullable: true },
+    builtAt: string,
+    recallAt10: { type: 'number', nullable: true },
+    recallQueries: integer,
+    vectors: integer,
+    memoryBytes: integer,
+  },
+} as const;
+
 export const collectionInfoResponse = {
   type: 'object',
   description: '`quarry info --json` (without the folder path), the serving state, and the memory the warm indexes take (null while not serving)',
@@ -359,22 +378,9 @@ export const collectionInfoResponse = {
     chunking: chunkingSchema,
     index: { type: 'object', required: ['type', 'vectors'], additionalProperties: false, properties: { ...indexSettings.properties, vectors: integer } },
     ann: {
-      type: 'object',
-      description: 'the approximate index as built: measured recall@10 (null before it was measured), the exact search standing in before it is trained (fallback)',
-      required: ['type', 'params', 'generation', 'fallback', 'builtAt', 'recallAt10', 'recallQueries', 'vectors', 'memoryBytes', 'recallFloor'],
-      additionalProperties: false,
-      properties: {
-        type: indexSettings.properties.type,
-        params: indexSettings.properties.params,
-        generation: integer,
-        fallback: { type: 'string', nullable: true },
-        builtAt: string,
-        recallAt10: { type: 'number', nullable: true },
-        recallQueries: integer,
-        vectors: integer,
-        memoryBytes: integer,
-        recallFloor: { type: 'number' },
-      },
+      ...annState,
+      required: [...annState.required, 'recallFloor'],
+      properties: { ...annState.properties, recallFloor: { type: 'number' } },
     },
     lexical: {
       type: 'object',
@@ -430,6 +436,143 @@ export const readinessResponse = {
           error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
         },
       },
+    },
+  },
+} as const;
+
+const number = { type: 'number' } as const;
+
+const gateRow = {
+  type: 'object',
+  required: ['generation', 'model', 'ndcg@10', 'recall@100'],
+  additionalProperties: false,
+  properties: { generation: integer, model: string, 'ndcg@10': number, 'recall@100': number },
+} as const;
+
+/** A promotion gate's outcome: both generations on the collection's held-out judgments. */
+export const gateResult = {
+  type: 'object',
+  required: ['at', 'mode', 'queries', 'tolerance', 'live', 'shadow', 'passed', 'forced'],
+  additionalProperties: false,
+  properties: { at: string, mode: string, queries: integer, tolerance: number, live: gateRow, shadow: gateRow, passed: { type: 'boolean' }, forced: { type: 'boolean' } },
+} as const;
+
+const generationEntry = {
+  type: 'object',
+  required: ['id', 'dir', 'state', 'createdAt', 'model', 'chunking', 'index'],
+  additionalProperties: false,
+  properties: {
+    id: integer,
+    dir: { type: 'string', description: "the generation's folder inside the data folder" },
+    state: { type: 'string', enum: ['building', 'shadow', 'live', 'retired', 'failed'] },
+    createdAt: string,
+    model: string,
+    chunking: chunkingSchema,
+    index: indexSettings,
+    promotedAt: string,
+    retiredAt: string,
+    build: {
+      type: 'object',
+      description: "the last reindex report's figures",
+      required: ['documents', 'chunks', 'cacheHits', 'chunksEmbedded', 'elapsedMs'],
+      additionalProperties: false,
+      properties: { documents: integer, chunks: integer, cacheHits: integer, chunksEmbedded: integer, elapsedMs: number },
+    },
+    gate: gateResult,
+    note: string,
+  },
+} as const;
+
+export const reindexJob = {
+  type: 'object',
+  description: 'a reindex running in the background, or its outcome (report or error)',
+  required: ['collection', 'status', 'startedAt'],
+  additionalProperties: false,
+  properties: {
+    collection: string,
+    status: { type: 'string', enum: ['running', 'done', 'failed'] },
+    startedAt: string,
+    finishedAt: string,
+    progress: {
+      type: 'object',
+      required: ['bytesDone', 'bytesTotal', 'documents', 'chunks'],
+      additionalProperties: false,
+      properties: { bytesDone: integer, bytesTotal: integer, documents: integer, chunks: integer },
+    },
+    report: {
+      type: 'object',
+      description: 'the object `quarry reindex --json` prints',
+      required: ['collection', 'generation', 'live', 'model', 'chunking', 'index', 'documents', 'chunks', 'cacheHits', 'chunksEmbedded', 'cacheHitRate', 'replacedShadow', 'ann', 'notes', 'elapsedMs'],
+      additionalProperties: false,
+      properties: {
+        collection: string,
+        generation: integer,
+        live: integer,
+        model: string,
+        chunking: chunkingSchema,
+        index: indexSettings,
+        documents: integer,
+        chunks: integer,
+        cacheHits: integer,
+        chunksEmbedded: integer,
+        cacheHitRate: number,
+        replacedShadow: { type: 'integer', nullable: true },
+        ann: { ...annState, nullable: true },
+        notes: { type: 'array', items: string },
+        elapsedMs: number,
+      },
+    },
+    error: stateError,
+  },
+} as const;
+
+/** POST /collections/{name}/generations: the job started. */
+export const reindexAccepted = { type: 'object', required: ['reindex'], additionalProperties: false, properties: { reindex: reindexJob } } as const;
+
+export const generationsResponse = {
+  type: 'object',
+  description: 'the deployment file (which generation is live, the shadow, those kept for rollback), the last reindex job and what the canary compared',
+  required: ['format', 'collection', 'live', 'shadow', 'previous', 'retention', 'nextGeneration', 'generations', 'reindex', 'canary'],
+  additionalProperties: false,
+  properties: {
+    format: string,
+    collection: string,
+    live: integer,
+    shadow: { type: 'integer', nullable: true },
+    previous: { type: 'array', items: integer, description: 'generations that were live before, oldest first: rollback returns to the last' },
+    retention: integer,
+    nextGeneration: integer,
+    generations: { type: 'array', items: generationEntry },
+    reindex: { ...reindexJob, nullable: true },
+    canary: {
+      type: 'object',
+      nullable: true,
+      description: "what the canary has seen of the shadow: searches compared with live, their mean overlap@10 and top-1 score shift",
+      required: ['shadow', 'compared', 'failed', 'meanOverlapAt10', 'meanTop1ScoreShift'],
+      additionalProperties: false,
+      properties: { shadow: integer, compared: integer, failed: integer, meanOverlapAt10: { type: 'number', nullable: true }, meanTop1ScoreShift: { type: 'number', nullable: true } },
+    },
+  },
+} as const;
+
+/** POST promote and generations/rollback: the generation now live and the one before. */
+export const switchReport = {
+  type: 'object',
+  required: ['collection', 'live', 'previous', 'model', 'gate', 'forced', 'caughtUp'],
+  additionalProperties: false,
+  properties: {
+    collection: string,
+    live: integer,
+    previous: integer,
+    model: string,
+    gate: { ...gateResult, nullable: true },
+    forced: { type: 'boolean' },
+    caughtUp: {
+      type: 'object',
+      description: 'documents the new live generation took over from the old one just before the switch',
+      required: ['documentsWritten', 'documentsRemoved'],
+      additionalProperties: false,
+      properties: { documentsWritten: integer, documentsRemoved: integer },
     },
   },
 } as const;

@@ -1,29 +1,46 @@
 /**
- * The HTTP API's answers as the page reads them. Those the server describes with a JSON
- * schema (src/server/schemas.ts) are quarry/client's types, derived from those schemas
- * (src/client/types.ts): one definition, so the page cannot drift from what the server sends.
- * Type-only imports: none of the server's code reaches the bundle. The answers without a full
- * schema yet (collection info, generations) are written out below, only the fields the page uses.
+ * The HTTP API's answers as the page reads them: quarry/client's types, which are derived from
+ * the JSON schemas the server documents in /openapi.json (src/server/schemas.ts). One
+ * definition, so the page cannot drift from what the server sends (tests/wire-types checks
+ * the server's real answers against those schemas). Type-only imports: none of the server's
+ * code reaches the bundle.
  */
 import type {
+  CanaryStats,
   CollectionInfo,
   CollectionSummary,
   EvaluationHistory,
+  GateResult,
+  GenerationEntry,
+  Generations,
   LatencyStats,
+  ReindexJob,
   SearchRequest as ApiSearchRequest,
   SearchResponse,
   SearchResult,
   SessionInfo,
+  SwitchReport,
   VersionInfo,
 } from '../client/types.js';
-import type { GateResult } from '../store/gate-result.js';
 
-export type { CollectionInfo, CollectionSummary, GateResult, LatencyStats, SearchResponse, SearchResult, VersionInfo };
+export type {
+  CanaryStats,
+  CollectionInfo,
+  CollectionSummary,
+  GateResult,
+  GenerationEntry,
+  Generations,
+  LatencyStats,
+  ReindexJob,
+  SearchResponse,
+  SearchResult,
+  SwitchReport,
+  VersionInfo,
+};
 // the list itself, not a copy: a few bytes of plain data in the bundle
 export { SEARCH_MODES as MODES, type SearchMode as Mode } from '../retrieve/modes.js';
 
 export type Session = SessionInfo;
-export type Scope = Session['scope'];
 export type Scores = SearchResult['scores'];
 /** [start, end) UTF-16 offsets into a result's text where a query term occurs. */
 export type Highlights = NonNullable<SearchResult['highlights']>;
@@ -35,60 +52,3 @@ export type SearchRequest = Pick<ApiSearchRequest, 'query' | 'mode' | 'k' | 'rer
 export type LatencySummary = LatencyStats['overall'];
 export type EvalHistory = EvaluationHistory;
 export type EvalHistoryEntry = EvalHistory['evaluations'][number];
-
-export type GenerationState = 'building' | 'shadow' | 'live' | 'retired' | 'failed';
-
-export interface GenerationEntry {
-  id: number;
-  state: GenerationState;
-  createdAt: string;
-  model: string;
-  chunking: { chunkTokens: number; overlapTokens: number };
-  index: { type: string; params?: Record<string, number | string> };
-  promotedAt?: string;
-  retiredAt?: string;
-  build?: { documents: number; chunks: number; cacheHits: number; chunksEmbedded: number; elapsedMs: number };
-  gate?: GateResult;
-  note?: string;
-}
-
-export interface ReindexJob {
-  status: 'running' | 'done' | 'failed';
-  startedAt: string;
-  finishedAt?: string;
-  progress?: { documents: number; chunks: number; bytesDone: number; bytesTotal: number };
-  report?: { generation: number; model: string; documents: number; chunks: number; chunksEmbedded: number; cacheHitRate: number; elapsedMs: number };
-  error?: { code: string; message: string };
-}
-
-export interface CanaryStats {
-  shadow: number;
-  compared: number;
-  failed: number;
-  meanOverlapAt10: number | null;
-  meanTop1ScoreShift: number | null;
-}
-
-/** GET /collections/{name}/generations */
-export interface Generations {
-  collection: string;
-  live: number;
-  shadow: number | null;
-  /** Generations that were live before, oldest first: rollback returns to the last. */
-  previous: number[];
-  retention: number;
-  generations: GenerationEntry[];
-  reindex: ReindexJob | null;
-  canary: CanaryStats | null;
-}
-
-/** POST promote / generations/rollback */
-export interface SwitchReport {
-  collection: string;
-  live: number;
-  previous: number;
-  model: string;
-  gate: GateResult | null;
-  forced: boolean;
-  caughtUp: { documentsWritten: number; documentsRemoved: number };
-}
