@@ -1,43 +1,21 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Document } from '@langchain/core/documents';
 import { PromptTemplate } from '@langchain/core/prompts';
 import { RunnableLambda, RunnablePassthrough, RunnableSequence } from '@langchain/core/runnables';
 import { Comparison, Operation, StructuredQuery } from '@langchain/core/structured_query';
-import { upsertDocuments } from '../src/api/upsert-documents.js';
 import { InvalidInputError, ModelMismatchError } from '../src/errors.js';
 import { inProcess, overHttp, QuarryRetriever, QuarryTranslator, QuarryVectorStore, type QuarrySource } from '../src/integrations/langchain/index.js';
 import { parseFilter } from '../src/retrieve/filter/tree.js';
-import { tempDir } from './support/env.js';
-import { BGE, MINILM, NOTES } from './support/notes.js';
-import { createKeyCli, startServe, type Served } from './support/serve.js';
+import { BGE, MINILM } from './support/notes.js';
+import { notesServed } from './support/notes-served.js';
 
-let dir: { path: string; cleanup: () => Promise<void> };
-let data: string;
-let served: Served;
-let key: string;
-const sources: QuarrySource[] = [];
+const fx = notesServed('quarry-langchain-');
 
 function local(opts: Parameters<typeof inProcess>[0] = {}): QuarrySource {
-  const s = inProcess({ dataDir: data, collection: 'notes', ...opts });
-  sources.push(s);
-  return s;
+  return fx.track(inProcess({ dataDir: fx.data, collection: 'notes', ...opts }));
 }
-
-before(async () => {
-  dir = await tempDir('quarry-langchain-');
-  data = join(dir.path, 'data');
-  await upsertDocuments(NOTES, { dataDir: data, collection: 'notes', model: MINILM });
-  key = await createKeyCli(data, 'write', 'notes');
-  served = await startServe(['--data', data]);
-});
-
-after(async () => {
-  for (const s of sources) await s.close();
-  await served?.stop();
-  await dir?.cleanup();
-});
 
 const formatDocs = (docs: Document[]) => docs.map((d, i) => `[${i + 1}] (${d.metadata.quarry.docId}) ${d.pageContent}`).join('\n');
 
@@ -74,7 +52,7 @@ test('in process: another model is refused, not hidden', async () => {
 });
 
 test('over HTTP with a key: the vector store adds, searches with scores and filters, and deletes', async () => {
-  const store = new QuarryVectorStore(overHttp({ client: { baseUrl: served.url, key }, collection: 'notes', model: MINILM }), { search: { mode: 'hybrid' } });
+  const store = new QuarryVectorStore(overHttp({ client: fx.client(), collection: 'notes', model: MINILM }), { search: { mode: 'hybrid' } });
   const ids = await store.addDocuments([
     new Document({ pageContent: 'Volcanic glass called obsidian forms when lava cools very quickly.', metadata: { lang: 'en', topic: 'science', year: 2024 } }),
     new Document({ id: 'kiln', pageContent: 'A kiln fires clay pots at high temperature until the glaze turns to glass.', metadata: { lang: 'en', topic: 'craft', year: 2022 } }),
@@ -103,11 +81,11 @@ test('over HTTP with a key: the vector store adds, searches with scores and filt
 });
 
 test('over HTTP: a chain through the retriever, and another model refused', async () => {
-  const source = overHttp({ client: { baseUrl: served.url, key }, collection: 'notes', model: MINILM });
+  const source = overHttp({ client: fx.client(), collection: 'notes', model: MINILM });
   const prompt = await chainOf(new QuarryRetriever({ source, k: 1, search: { mode: 'vector' } })).invoke('memory safety without garbage collection');
   assert.match(prompt.toString(), /\[1\] \(rust\) The borrow checker/);
 
-  const wrong = new QuarryRetriever({ source: overHttp({ client: { baseUrl: served.url, key }, collection: 'notes', model: BGE }) });
+  const wrong = new QuarryRetriever({ source: overHttp({ client: fx.client(), collection: 'notes', model: BGE }) });
   await assert.rejects(wrong.invoke('tides'), (e: unknown) => e instanceof ModelMismatchError && /BAAI\/bge-small-en-v1.5/.test(e.message));
 });
 

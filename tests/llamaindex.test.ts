@@ -1,44 +1,22 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { SentenceSplitter } from '@llamaindex/core/node-parser';
 import { BaseQueryEngine, type QueryType } from '@llamaindex/core/query-engine';
 import type { BaseRetriever } from '@llamaindex/core/retriever';
 import { Document, EngineResponse, MetadataMode, type NodeWithScore } from '@llamaindex/core/schema';
 import { VectorStoreQueryMode } from '@llamaindex/core/vector-store';
-import { upsertDocuments } from '../src/api/upsert-documents.js';
 import { InvalidInputError, ModelMismatchError } from '../src/errors.js';
 import { inProcess, overHttp, QuarryRetriever, QuarryVectorStore, toQuarryFilter, type QuarrySource } from '../src/integrations/llamaindex/index.js';
 import { parseFilter } from '../src/retrieve/filter/tree.js';
-import { tempDir } from './support/env.js';
-import { BGE, MINILM, NOTES } from './support/notes.js';
-import { createKeyCli, startServe, type Served } from './support/serve.js';
+import { BGE, MINILM } from './support/notes.js';
+import { notesServed } from './support/notes-served.js';
 
-let dir: { path: string; cleanup: () => Promise<void> };
-let data: string;
-let served: Served;
-let key: string;
-const sources: QuarrySource[] = [];
+const fx = notesServed('quarry-llamaindex-');
 
 function local(opts: Parameters<typeof inProcess>[0] = {}): QuarrySource {
-  const s = inProcess({ dataDir: data, collection: 'notes', ...opts });
-  sources.push(s);
-  return s;
+  return fx.track(inProcess({ dataDir: fx.data, collection: 'notes', ...opts }));
 }
-
-before(async () => {
-  dir = await tempDir('quarry-llamaindex-');
-  data = join(dir.path, 'data');
-  await upsertDocuments(NOTES, { dataDir: data, collection: 'notes', model: MINILM });
-  key = await createKeyCli(data, 'write', 'notes');
-  served = await startServe(['--data', data]);
-});
-
-after(async () => {
-  for (const s of sources) await s.close();
-  await served?.stop();
-  await dir?.cleanup();
-});
 
 /** A query engine with no LLM: it retrieves and answers with the context it would hand one. */
 class ContextEngine extends BaseQueryEngine {
@@ -92,7 +70,7 @@ test('LlamaIndex metadata filters become quarry filters; unsupported operators a
 });
 
 test('over HTTP with a key: the vector store adds split documents, queries with filters and scores, deletes by document', async () => {
-  const store = new QuarryVectorStore(overHttp({ client: { baseUrl: served.url, key }, collection: 'notes', model: MINILM }), { search: { mode: 'vector' } });
+  const store = new QuarryVectorStore(overHttp({ client: fx.client(), collection: 'notes', model: MINILM }), { search: { mode: 'vector' } });
   const doc = new Document({
     id_: 'volcano',
     text: 'Volcanic glass called obsidian forms when lava cools very quickly. Pumice is full of gas bubbles and floats on water.',
@@ -118,9 +96,9 @@ test('over HTTP with a key: the vector store adds split documents, queries with 
   await store.delete('volcano');
   assert.equal((await store.query({ queryStr: 'obsidian', similarityTopK: 5, mode: VectorStoreQueryMode.SPARSE })).nodes?.length, 0);
 
-  const wrong = new QuarryRetriever({ source: overHttp({ client: { baseUrl: served.url, key }, collection: 'notes', model: BGE }) });
+  const wrong = new QuarryRetriever({ source: overHttp({ client: fx.client(), collection: 'notes', model: BGE }) });
   await assert.rejects(wrong.retrieve('tides'), ModelMismatchError);
-  const engine = new ContextEngine(new QuarryRetriever({ source: overHttp({ client: { baseUrl: served.url, key }, collection: 'notes', model: MINILM }), similarityTopK: 1, search: { mode: 'hybrid' } }));
+  const engine = new ContextEngine(new QuarryRetriever({ source: overHttp({ client: fx.client(), collection: 'notes', model: MINILM }), similarityTopK: 1, search: { mode: 'hybrid' } }));
   const res = await engine.query({ query: 'the pull of the moon on the ocean' });
   assert.match(res.message.content as string, /Ocean tides follow/);
 });

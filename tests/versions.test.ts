@@ -140,5 +140,8 @@ test('check fails loudly on a truncated segment or a damaged database', async ()
   await unlink(join(vec, seg));
   assert.match((await check(opts('dmg'))).problems.join('\n'), /missing/);
   await writeFile(join(dir.path, 'data', 'dmg', 'meta.sqlite'), 'this is not a database');
-  await assert.rejects(check(opts('dmg')), CollectionCorruptError);
+  // a database SQLite cannot open is reported like any other damage, not thrown
+  const unopenable = await check(opts('dmg'));
+  assert.equal(unopenable.ok, false);
+  assert.match(unopenable.problems.join('\n'), /meta\.sqlite is damaged \(SQLite: file is not a database\)/);
 });

@@ -198,7 +198,7 @@ async function openForIngest(opts: IngestOptions): Promise<{ collection: Collect
   try {
     const ref = opts.model ?? refOf(stored);
     if (opts.model !== undefined) checkRequestedModel(name, stored, ref);
-    embedder = opts.embedder ?? (await loadEmbedder(ref, opts.modelsDir));
+    embedder = opts.embedder ?? (await loadEmbedder(ref, opts.modelsDir, { offThread: true }));
     assertSameModel(name, stored, embedder.identity);
     collection = await Collection.open(dataDir, name, 'write');
     // a promotion between the check and the lock changes the live manifest: check it again
@@ -223,7 +223,7 @@ export async function createWithModel(
 ): Promise<{ collection: Collection; embedder: Embedder; ownEmbedder: boolean }> {
   const dataDir = dataDirOf(opts);
   const name = collectionOf(opts);
-  const embedder = opts.embedder ?? (await loadEmbedder(opts.model ?? DEFAULT_MODEL, opts.modelsDir));
+  const embedder = opts.embedder ?? (await loadEmbedder(opts.model ?? DEFAULT_MODEL, opts.modelsDir, { offThread: true }));
   const ownEmbedder = !opts.embedder;
   const chunking: ChunkingSettings = {
     chunkTokens: opts.chunkTokens ?? DEFAULT_CHUNK_TOKENS,
@@ -320,8 +320,15 @@ async function ingestItems(
     if (!isDiskFull(e)) throw e;
     throw new DiskFullError(collection.paths.db, { collection: collection.name, version: headBefore > 0 ? headBefore : null, madeByThisRun: false, documents: 0 }, { cause: e });
   }
-  const flush = async () => {
-    if (pending.length === 0 && publish.length === 0) return;
+  /**
+   * Embeds and commits one batch. Batches are pipelined: while one embeds (on the embedder's
+   * worker thread when it has one), the loop below reads, chunks and tokenizes the next, so
+   * ingest runs at the embedder's speed rather than at the sum of the stages. Commits stay in
+   * order: a batch starts only when the one before it is committed (so its embedding-cache
+   * lookups see it), and every exit waits for the one in flight (see settle).
+   */
+  const commit = async (batch: { pending: PendingChunk[]; texts: DocTextRow[]; publish: DocumentRow[]; publishBytes: number }) => {
+    const { pending, texts, publish, publishBytes } = batch;
     // The embedding cache: an input this model already embedded (same text, same title
     // prefix) reuses the stored vector; duplicates within the batch are embedded once.
     const reuse = pending.map((p) => collection.db.cachedVector(p.row.embed_hash) ?? null);
@@ -358,11 +365,27 @@ async function ingestItems(
     // progress moves with the chunks embedded, not only per finished file (a large file would sit at 0%)
     progress.bytesDone += pending.reduce((s, p) => s + p.bytes, 0) + publishBytes;
     progress.documents += publish.length;
+    emit();
+  };
+  /** The batch being embedded and committed, if any. */
+  let inFlight: Promise<void> | null = null;
+  /** Waits for the batch in flight; its failure (or stop) is thrown here. */
+  const settle = async () => {
+    const running = inFlight;
+    inFlight = null;
+    await running;
+  };
+  const flush = async () => {
+    if (pending.length === 0 && publish.length === 0) return;
+    const batch = { pending, texts, publish, publishBytes };
     pending = [];
     texts = [];
     publish = [];
     publishBytes = 0;
-    emit();
+    await settle();
+    const running = commit(batch);
+    running.catch(() => undefined); // observed by settle(); not an unhandled rejection meanwhile
+    inFlight = running;
   };
 
   let outcome: 'done' | 'stopped' | 'failed' = 'failed';
@@ -465,16 +488,23 @@ async function ingestItems(
     }
     if (!stopped()) {
       await flush();
+      await settle();
       if (source.sync) {
         const stale = await source.sync.stale((root, prefix) => collection.db.liveFileDocumentsUnder(root, prefix));
         report.documentsRemoved = stale.length > 0 ? collection.unpublish(stale, gen).length : 0;
       }
     }
+    await settle();
     outcome = stopped() ? 'stopped' : 'done';
   } catch (e) {
     if (e instanceof StopRequested) outcome = 'stopped';
     else failure = e;
   } finally {
+    // a batch still in flight (the loop failed or stopped meanwhile) commits or fails before the seal
+    await settle().catch((e: unknown) => {
+      if (e instanceof StopRequested) outcome = outcome === 'failed' && failure === undefined ? 'stopped' : outcome;
+      else failure ??= e;
+    });
     // What was committed is live; seal it as this run's generation even if the run failed or
     // was stopped (chunks not yet committed are dropped: no document is ever half visible).
     try {

@@ -2,7 +2,7 @@ import type { FromSchema } from 'json-schema-to-ts';
 import { Collection } from '../store/collection.js';
 import type { GenerationRow } from '../store/metadata-db.js';
 import { updateSearchIndexes } from '../store/collection-index.js';
-import { dropOldGenerations, rollbackTo } from '../store/generations.js';
+import { dropOldGenerations, rollbackTo } from '../store/version-history.js';
 import { compact as compactStore, type CompactionReport } from '../store/compaction.js';
 import { audited } from '../observe/audit.js';
 import { gcGenerations } from './generations.js';

@@ -26,6 +26,37 @@ export interface OnnxEmbedderOptions {
   threads?: number;
 }
 
+/** What a loaded model is, as collections record it. */
+export function identityOf(model: ResolvedModel): ModelIdentity {
+  return {
+    id: model.spec.id,
+    variant: model.variant,
+    revision: model.revision,
+    source: model.source,
+    weightsSha256: model.weightsSha256,
+    tokenizerSha256: model.tokenizerSha256,
+    dims: model.spec.dims,
+    pooling: model.spec.pooling,
+    normalize: model.spec.normalize,
+    maxSeqLength: model.spec.maxSeqLength,
+    queryPrefix: QUERY_PREFIXES[model.spec.id] ?? '',
+  };
+}
+
+/**
+ * One embedding call, traced (`quarry.embed`) and timed (quarry_embed_duration_seconds), on the
+ * thread whose metrics are served (a worker's would be lost).
+ */
+export function observedEmbed(identity: ModelIdentity, kind: EmbedKind, texts: number, run: () => Promise<Float32Array[]>): Promise<Float32Array[]> {
+  const model = `${identity.id}:${identity.variant}`;
+  return withSpan('quarry.embed', { 'quarry.model': model, 'quarry.embed.kind': kind, 'quarry.embed.texts': texts }, async () => {
+    const t0 = performance.now();
+    const out = await run();
+    recordEmbed(model, kind, (performance.now() - t0) / 1000, texts);
+    return out;
+  });
+}
+
 /** Sentence embeddings with ONNX Runtime (CPU) and the model's own tokenizer. */
 export class OnnxEmbedder implements Embedder {
   private constructor(
@@ -54,19 +85,7 @@ export class OnnxEmbedder implements Embedder {
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
     });
-    const identity: ModelIdentity = {
-      id: model.spec.id,
-      variant: model.variant,
-      revision: model.revision,
-      source: model.source,
-      weightsSha256: model.weightsSha256,
-      tokenizerSha256: model.tokenizerSha256,
-      dims: model.spec.dims,
-      pooling: model.spec.pooling,
-      normalize: model.spec.normalize,
-      maxSeqLength: model.spec.maxSeqLength,
-      queryPrefix: QUERY_PREFIXES[model.spec.id] ?? '',
-    };
+    const identity = identityOf(model);
     return new OnnxEmbedder(identity, tokenizer, session, hiddenSize, numHeads, {
       memoryBudgetBytes: options.memoryBudgetBytes ?? 256 * 1024 * 1024,
       maxBatchSize: options.maxBatchSize ?? 64,
@@ -83,18 +102,12 @@ export class OnnxEmbedder implements Embedder {
     return this.observed('documents', texts, onProgress);
   }
 
-  /** One embedding call, traced (`quarry.embed`) and timed (quarry_embed_duration_seconds). */
   private observed(kind: EmbedKind, texts: string[], onProgress?: (p: EmbedProgress) => void): Promise<Float32Array[]> {
-    const model = `${this.identity.id}:${this.identity.variant}`;
-    return withSpan('quarry.embed', { 'quarry.model': model, 'quarry.embed.kind': kind, 'quarry.embed.texts': texts.length }, async () => {
-      const t0 = performance.now();
-      const out = await this.embedTexts(texts, onProgress);
-      recordEmbed(model, kind, (performance.now() - t0) / 1000, texts.length);
-      return out;
-    });
+    return observedEmbed(this.identity, kind, texts.length, () => this.embedTexts(texts, onProgress));
   }
 
-  private async embedTexts(texts: string[], onProgress?: (p: EmbedProgress) => void): Promise<Float32Array[]> {
+  /** The vectors of `texts` as they are (no query instruction added), untraced: the worker's entry. */
+  async embedTexts(texts: string[], onProgress?: (p: EmbedProgress) => void): Promise<Float32Array[]> {
     const encoded = texts.map((t) => this.tokenizer.encodeForModel(t).ids);
     const batches = planBatches(
       encoded.map((ids) => ids.length),

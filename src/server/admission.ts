@@ -30,11 +30,12 @@ export interface AdmissionLimits {
 }
 
 /**
- * Defaults sized from the machine. One search at a time: a search's work all runs on the
- * server's one JavaScript thread (onnxruntime-node runs a model synchronously there, itself
- * spread over every core; scoring, BM25 and SQLite are synchronous too), so two at once only
- * interleave, each taking twice as long for the same throughput. A burst of up to 8 per core
- * may wait; the target wait adapts to the search time.
+ * Defaults sized from the machine. One search at a time: its query embedding runs on the
+ * embedding worker (worker-embedder.ts), one forward pass at a time, itself spread over every
+ * core, and the rest (BM25, scoring, SQLite) is synchronous on the server's one JavaScript
+ * thread, so two at once only interleave, each taking longer for the same throughput. The
+ * event loop stays free meanwhile, so arrivals are admitted or shed as they come. A burst of
+ * up to 8 per core may wait; the target wait adapts to the search time.
  */
 export function defaultAdmissionLimits(env: NodeJS.ProcessEnv = process.env): AdmissionLimits {
   const cores = Math.max(1, availableParallelism());

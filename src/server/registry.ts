@@ -209,7 +209,7 @@ export class CollectionRegistry {
   private embedderFor(ref: string): Promise<Embedder> {
     let e = this.embedders.get(ref);
     if (!e) {
-      e = (this.opts.loadEmbedder ?? ((r: string) => loadEmbedder(r, this.opts.modelsDir)))(ref);
+      e = (this.opts.loadEmbedder ?? ((r: string) => loadEmbedder(r, this.opts.modelsDir, { offThread: true })))(ref);
       this.embedders.set(ref, e);
       e.catch(() => this.embedders.delete(ref)); // not provisioned yet: a later warm-up may find it
     }

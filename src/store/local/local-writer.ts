@@ -4,7 +4,7 @@
  * indexes brought in step when a version commits.
  */
 import { createHash } from 'node:crypto';
-import { dropOldGenerations, rollbackTo } from '../generations.js';
+import { dropOldGenerations, rollbackTo } from '../version-history.js';
 import { Collection } from '../collection.js';
 import { updateSearchIndexes } from '../collection-index.js';
 import { compact as compactFolder } from '../compaction.js';

@@ -1,3 +1,4 @@
+/** A collection's version history: roll the live set back to an earlier version, forget old ones. */
 import { InvalidInputError } from '../errors.js';
 import type { Collection } from './collection.js';
 import type { GenerationRow } from './metadata-db.js';
