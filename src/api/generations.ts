@@ -1,4 +1,3 @@
-import type { FromSchema } from 'json-schema-to-ts';
 /**
  * Model upgrades without silent breakage. `reindex` builds a shadow generation (new model,
  * chunking or index) from the live generation's stored text while the live one keeps
@@ -12,6 +11,7 @@ import type { FromSchema } from 'json-schema-to-ts';
 import { LocalReader } from '../store/local/local-reader.js';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { FromSchema } from 'json-schema-to-ts';
 import type { Embedder } from '../embed/embedder.js';
 import { describeIdentity, type ModelIdentity } from '../embed/identity.js';
 import { assertSameModel, assertTrustedModel } from '../embed/trust.js';
