@@ -18,6 +18,7 @@ import { readJudgments } from '../eval/judgments.js';
 import { Collection } from '../store/collection.js';
 import { readLexicalState, type LexicalState } from '../store/collection-lexical.js';
 import type { Deployment, GateResult } from '../store/deployment.js';
+import { chunkingLineage, modelLineage } from '../store/lineage.js';
 import type { ChunkingSettings, IndexSettings } from '../store/manifest.js';
 import { listGenerations } from './generations.js';
 import { refOf } from './load-model.js';
@@ -231,8 +232,8 @@ export async function systemCard(opts: CardOptions = {}): Promise<{ markdown: st
     const m = c.manifest;
     chunking = m.chunking;
     // the forms ingest records in doc_versions.embedded_with and .chunking
-    const expectedModel = `${m.model.id}:${m.model.variant}@${m.model.weightsSha256.slice(0, 12)}`;
-    const expectedChunking = JSON.stringify({ chunkTokens: m.chunking.chunkTokens, overlapTokens: m.chunking.overlapTokens });
+    const expectedModel = modelLineage(m.model);
+    const expectedChunking = chunkingLineage(m.chunking);
     // One read transaction: every count comes from the same committed state.
     ({ data, index, version } = c.db.snapshot(() => {
       const counts = c.db.counts();

@@ -8,6 +8,7 @@ import { LocalReader } from '../store/local/local-reader.js';
 import { basename, resolve } from 'node:path';
 import type { Embedder } from '../embed/embedder.js';
 import { describeIdentity } from '../embed/identity.js';
+import { assertSameModel } from '../embed/trust.js';
 import { InvalidInputError } from '../errors.js';
 import { loadBeirDataset } from '../eval/beir.js';
 import { CHUNK_DEPTH, DOC_DEPTH, judgeMode, type EvalModeResult } from '../eval/judge.js';
@@ -17,7 +18,7 @@ import { DEFAULT_RERANK_TOP_N, DEFAULT_RERANK_WEIGHT, loadReranker, type Reranke
 import { SearchSession, SEARCH_MODES, type SearchMode } from '../retrieve/session.js';
 import { collectionExists, Collection } from '../store/collection.js';
 import { indexPaths, type IndexProgress } from './index-paths.js';
-import { assertSameModel, loadEmbedder, refOf } from './load-model.js';
+import { loadEmbedder, refOf } from './load-model.js';
 import { dataDirOf, DEFAULT_MODEL, type CollectionOptions } from './options.js';
 
 export interface EvalOptions extends Omit<CollectionOptions, 'collection'> {

@@ -11,12 +11,13 @@
 import { LocalReader } from '../store/local/local-reader.js';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { FromSchema } from 'json-schema-to-ts';
 import type { Embedder } from '../embed/embedder.js';
 import { describeIdentity, type ModelIdentity } from '../embed/identity.js';
-import { compareFingerprint, FINGERPRINT_MIN_COSINE } from '../embed/probes.js';
+import { assertSameModel, assertTrustedModel } from '../embed/trust.js';
 import { judgeMode } from '../eval/judge.js';
 import { judgmentsFromRecords, readJudgments, parseJudgments, writeJudgments } from '../eval/judgments.js';
-import { CollectionLockedError, CollectionNotFoundError, GateRefusedError, InvalidInputError, ModelDriftError, NoShadowError } from '../errors.js';
+import { CollectionLockedError, CollectionNotFoundError, GateRefusedError, InvalidInputError, NoShadowError } from '../errors.js';
 import type { DocumentFormat, LoadItem } from '../ingest/types.js';
 import { audited } from '../observe/audit.js';
 import { SearchSession } from '../retrieve/session.js';
@@ -37,9 +38,10 @@ import {
 import type { ChunkingSettings, IndexSettings } from '../store/manifest.js';
 import { readSegment, type SegmentRecord } from '../store/vector-segments.js';
 import { WriterLock } from '../store/writer-lock.js';
+import type { switchReport } from '../server/schemas.js';
 import { parseMode } from './evaluate.js';
 import { createWithModel, ingestInto, type ExternalVectorCache, type IndexProgress, type IngestSource } from './ingest.js';
-import { assertSameModel, loadEmbedder, refOf } from './load-model.js';
+import { loadEmbedder, refOf } from './load-model.js';
 import { collectionOf, dataDirOf, type CollectionOptions } from './options.js';
 
 /** Default tolerance of the gate: half a point of nDCG@10 and of Recall@100. */
@@ -374,9 +376,7 @@ async function catchUp(dataDir: string, name: string, liveId: number, targetId: 
   try {
     target = await Collection.open(dataDir, name, 'write', targetId);
     embedder = await embedderLoader(opts)(refOf(target.manifest.model));
-    assertSameModel(name, target.manifest.model, embedder.identity);
-    const fp = await compareFingerprint(target.manifest.fingerprint, embedder);
-    if (!fp.passed) throw new ModelDriftError(name, describeIdentity(target.manifest.model), fp.minCosine, FINGERPRINT_MIN_COSINE);
+    await assertTrustedModel(name, target.manifest, embedder);
     cache = await GenerationVectorCache.open(dataDir, name, d, embedder.identity, targetId);
     const report = await ingestInto(target, embedder, generationSource(live, `caught up with generation ${liveId}`), { externalCache: cache });
     const liveIds = new Set(live.db.liveDocs().keys());
@@ -407,17 +407,8 @@ export interface PromoteOptions extends GenerationOptions {
   force?: boolean;
 }
 
-export interface SwitchReport {
-  collection: string;
-  /** The generation now live, and the one before. */
-  live: number;
-  previous: number;
-  model: string;
-  gate: GateResult | null;
-  forced: boolean;
-  /** Documents the new live generation took over from the old one just before the switch. */
-  caughtUp: { documentsWritten: number; documentsRemoved: number };
-}
+/** What promote and rollback answer: the generation now live, the one before, the gate. One definition: the wire schema. */
+export type SwitchReport = FromSchema<typeof switchReport>;
 
 /** Judges the shadow against live on the held-out judgments and makes it live when it is not worse. */
 export async function promote(opts: PromoteOptions): Promise<SwitchReport> {

@@ -5,7 +5,8 @@ import { listSourceFiles, loadPaths, type LoadOptions } from '../ingest/index.js
 import { FolderSync } from './folder-sync.js';
 import { runIngest, type IngestOptions, type IndexReport } from './ingest.js';
 
-export { checkRequestedModel, type IndexProgress, type IndexReport } from './ingest.js';
+export { checkRequestedModel } from '../embed/trust.js';
+export { type IndexProgress, type IndexReport } from './ingest.js';
 
 export interface IndexOptions extends IngestOptions {
   load?: LoadOptions;

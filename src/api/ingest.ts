@@ -12,20 +12,21 @@ import { chunkSections, resolveChunkOptions, DEFAULT_CHUNK_TOKENS, DEFAULT_OVERL
 import { embedHash, titlePrefix } from '../embed/embed-input.js';
 import type { Embedder } from '../embed/embedder.js';
 import { describeIdentity } from '../embed/identity.js';
-import { parseModelRef } from '../embed/models/index.js';
-import { compareFingerprint, computeFingerprint, FINGERPRINT_MIN_COSINE } from '../embed/probes.js';
-import { CollectionExistsError, DiskFullError, IndexInterruptedError, InvalidInputError, isDiskFull, ModelDriftError, type CommittedState } from '../errors.js';
+import { computeFingerprint } from '../embed/probes.js';
+import { assertSameModel, assertTrustedModel, checkRequestedModel } from '../embed/trust.js';
+import { CollectionExistsError, DiskFullError, IndexInterruptedError, InvalidInputError, isDiskFull, type CommittedState } from '../errors.js';
 import { audited } from '../observe/audit.js';
 import { recordIngest } from '../observe/metrics.js';
 import type { LoadedDocument, LoadItem, LoadProblem, TextSection } from '../ingest/types.js';
 import { Collection, collectionExists } from '../store/collection.js';
 import { readAnnState, updateSearchIndexes, validateIndexSettings, type AnnState } from '../store/collection-index.js';
 import { readLexicalState } from '../store/collection-lexical.js';
+import { chunkingLineage, modelLineage } from '../store/lineage.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, type ChunkingSettings, type IndexSettings } from '../store/manifest.js';
 import type { DocTextRow, DocumentRow, NewChunkRow } from '../store/metadata-db.js';
 import { openStore } from '../store/open-store.js';
 import type { FolderSync } from './folder-sync.js';
-import { assertSameModel, loadEmbedder, refOf } from './load-model.js';
+import { loadEmbedder, refOf } from './load-model.js';
 import { collectionOf, dataDirOf, DEFAULT_MODEL, type CollectionOptions } from './options.js';
 
 /** What a new collection is made with (model, chunking, index). */
@@ -204,8 +205,7 @@ async function openForIngest(opts: IngestOptions): Promise<{ collection: Collect
     assertSameModel(name, collection.manifest.model, embedder.identity);
     assertSameChunking(name, collection.manifest.chunking, opts);
     if (opts.index) validateIndexSettings(opts.index, stored.dims);
-    const fp = await compareFingerprint(collection.manifest.fingerprint, embedder);
-    if (!fp.passed) throw new ModelDriftError(name, describeIdentity(stored), fp.minCosine, FINGERPRINT_MIN_COSINE);
+    await assertTrustedModel(name, collection.manifest, embedder);
     return { collection, embedder, ownEmbedder, created: false };
   } catch (e) {
     if (ownEmbedder) await embedder?.close();
@@ -249,15 +249,6 @@ export async function createWithModel(
   }
 }
 
-/** A requested model of another id or variant is refused before any weights are loaded. */
-export function checkRequestedModel(collection: string, stored: Parameters<typeof assertSameModel>[1], ref: string): void {
-  const { id, variant } = parseModelRef(ref);
-  const requested = { ...stored, id, variant: variant ?? stored.variant };
-  if (id !== stored.id || requested.variant !== stored.variant) {
-    assertSameModel(collection, stored, requested);
-  }
-}
-
 function assertSameChunking(name: string, stored: ChunkingSettings, opts: IngestOptions): void {
   const diffs: string[] = [];
   if (opts.chunkTokens !== undefined && opts.chunkTokens !== stored.chunkTokens) diffs.push(`chunk tokens ${stored.chunkTokens} -> ${opts.chunkTokens}`);
@@ -285,9 +276,9 @@ async function ingestItems(
   started: number,
 ): Promise<IndexReport> {
   const identity = collection.manifest.model;
-  const embeddedWith = `${identity.id}:${identity.variant}@${identity.weightsSha256.slice(0, 12)}`;
+  const embeddedWith = modelLineage(identity);
   const chunking = collection.manifest.chunking;
-  const chunkingKey = JSON.stringify({ chunkTokens: chunking.chunkTokens, overlapTokens: chunking.overlapTokens });
+  const chunkingKey = chunkingLineage(chunking);
   const batchChunks = Math.max(1, opts.batchChunks ?? 256);
   const tok = embedder.tokenizer;
 

@@ -1,9 +1,8 @@
 import type { Embedder } from '../embed/embedder.js';
-import { describeIdentity, identityDifferences, type ModelIdentity } from '../embed/identity.js';
+import type { ModelIdentity } from '../embed/identity.js';
 import { resolveModel } from '../embed/models/index.js';
 import { OnnxEmbedder, type OnnxEmbedderOptions } from '../embed/onnx-embedder.js';
 import { WorkerEmbedder } from '../embed/worker-embedder.js';
-import { ModelMismatchError } from '../errors.js';
 
 /**
  * Resolves a model reference to verified files and loads it. `offThread` runs the model on a
@@ -19,15 +18,4 @@ export async function loadEmbedder(ref: string, modelsDir?: string, options?: On
 /** The reference that loads exactly the model a collection was built with. */
 export function refOf(identity: ModelIdentity): string {
   return `${identity.id}:${identity.variant}`;
-}
-
-/**
- * Refuses to mix vector spaces: throws ModelMismatchError naming both models when the
- * embedder's identity differs from the one stored with the collection.
- */
-export function assertSameModel(collection: string, stored: ModelIdentity, actual: ModelIdentity): void {
-  const diffs = identityDifferences(stored, actual);
-  if (diffs.length > 0) {
-    throw new ModelMismatchError(collection, describeIdentity(stored), describeIdentity(actual), diffs);
-  }
 }

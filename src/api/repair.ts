@@ -1,7 +1,6 @@
 import type { Embedder } from '../embed/embedder.js';
-import { describeIdentity } from '../embed/identity.js';
-import { compareFingerprint, FINGERPRINT_MIN_COSINE } from '../embed/probes.js';
-import { CollectionCorruptError, ModelDriftError } from '../errors.js';
+import { assertTrustedModel } from '../embed/trust.js';
+import { CollectionCorruptError } from '../errors.js';
 import { audited } from '../observe/audit.js';
 import { Collection } from '../store/collection.js';
 import { readDeploymentFile } from '../store/deployment.js';
@@ -9,7 +8,7 @@ import { checkCollection, type CheckReport } from '../store/integrity.js';
 import { SOURCE_OF_TRUTH_REMEDY } from '../store/metadata-db.js';
 import { executeRepair, planRepair, type RepairAction } from '../store/repair.js';
 import { GenerationVectorCache } from './generations.js';
-import { assertSameModel, loadEmbedder, refOf } from './load-model.js';
+import { loadEmbedder, refOf } from './load-model.js';
 import { collectionOf, dataDirOf, type CollectionOptions } from './options.js';
 
 export interface RepairOptions extends CollectionOptions {
@@ -79,12 +78,9 @@ async function repairCollection(opts: RepairOptions): Promise<RepairReport> {
     }
     const embed = async (texts: string[]): Promise<Float32Array[]> => {
       if (!embedder) {
-        const stored = c.manifest.model;
-        embedder = opts.embedder ?? (await loadEmbedder(refOf(stored), opts.modelsDir));
-        assertSameModel(name, stored, embedder.identity);
+        embedder = opts.embedder ?? (await loadEmbedder(refOf(c.manifest.model), opts.modelsDir));
         // re-embedding with a model that drifted would mix vector spaces in one collection
-        const fp = await compareFingerprint(c.manifest.fingerprint, embedder);
-        if (!fp.passed) throw new ModelDriftError(name, describeIdentity(stored), fp.minCosine, FINGERPRINT_MIN_COSINE);
+        await assertTrustedModel(name, c.manifest, embedder);
       }
       return embedder.embed(texts);
     };

@@ -1,18 +1,20 @@
+import type { FromSchema } from 'json-schema-to-ts';
 import type { Embedder } from '../embed/embedder.js';
 import { describeIdentity } from '../embed/identity.js';
+import { assertSameModel, checkRequestedModel } from '../embed/trust.js';
 import { InvalidInputError } from '../errors.js';
 import type { SearchParams } from '../index/vector-index.js';
 import type { Bm25Params } from '../lexical/bm25-index.js';
 import { parseFilter, type Filter, type FilterNode } from '../retrieve/filter/tree.js';
-import { Highlighter, type Highlight } from '../retrieve/highlight.js';
+import { Highlighter } from '../retrieve/highlight.js';
 import { parseWeights, type FusionMethod } from '../retrieve/fusion.js';
 import { DEFAULT_RERANK_TOP_N, loadReranker, type Reranker } from '../retrieve/rerank.js';
 import { DEFAULT_PASSAGES, groupByDocument } from '../retrieve/group.js';
 import { DEFAULT_MODE, DEFAULT_WINDOW, SearchSession, type RetrievedHit, type RetrieveOptions, type SearchMode, type Stage } from '../retrieve/session.js';
 import { openStore } from '../store/open-store.js';
 import type { ChunkRecord, CollectionReader } from '../store/port.js';
-import { checkRequestedModel } from './ingest.js';
-import { assertSameModel, loadEmbedder, refOf } from './load-model.js';
+import { loadEmbedder, refOf } from './load-model.js';
+import type { searchResult } from '../server/schemas.js';
 import { collectionOf, dataDirOf, type CollectionOptions } from './options.js';
 
 export interface SearchOptions extends CollectionOptions {
@@ -68,40 +70,15 @@ export interface SearchOptions extends CollectionOptions {
   observe?: boolean;
 }
 
-/** Another matching chunk of a result's document, under `passages`. */
-export interface Passage {
-  chunkId: string;
-  score: number;
-  text: string;
-  span: { start: number; end: number };
-  scores: SearchResult['scores'];
-  highlights?: Highlight[];
-}
-
 /**
  * One result: a document (the default) shown by its best chunk, or with `chunks: true` one
- * chunk. The chunk fields (chunkId, text, span, scores) are the best chunk's.
+ * chunk. The chunk fields (chunkId, text, span, scores) are the best chunk's. Its one
+ * definition is the wire schema (src/server/schemas.ts, what /openapi.json documents), so
+ * the library, quarry/client and the web page cannot disagree on a field.
  */
-export interface SearchResult {
-  rank: number;
-  /** The ranking score of the chunk (of a document's best chunk). */
-  score: number;
-  chunkId: string;
-  docId: string;
-  source: string;
-  locator?: string;
-  title?: string;
-  text: string;
-  span: { start: number; end: number };
-  metadata: Record<string, unknown>;
-  /** Every tier's score; null where the chunk was outside that tier's window or the tier did not run. */
-  scores: { vector: number | null; bm25: number | null; fused: number | null; rerank: number | null };
-  lineage: { contentHash: string; model: string; ingestedAt: string };
-  /** With `highlight`: [start, end) UTF-16 offsets into `text` where a query term occurs. */
-  highlights?: Highlight[];
-  /** Document results only: the document's other matching chunks, best first (at most 3). */
-  passages?: Passage[];
-}
+export type SearchResult = FromSchema<typeof searchResult>;
+/** Another matching chunk of a result's document, under `passages`. */
+export type Passage = NonNullable<SearchResult['passages']>[number];
 
 export interface SearchResponse {
   query: string;

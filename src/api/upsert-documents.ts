@@ -4,7 +4,7 @@ import { normalizeText } from '../ingest/normalize.js';
 import { splitSections } from '../ingest/sections.js';
 import { MAX_METADATA_DEPTH, nestedDeeperThan } from '../ingest/metadata.js';
 import { DEFAULT_SECTION_CHARS } from '../ingest/options.js';
-import type { LoadItem } from '../ingest/types.js';
+import { MAX_DOCUMENT_ID_CHARS, type LoadItem } from '../ingest/types.js';
 import { runIngest, type IngestOptions, type IndexReport } from './ingest.js';
 
 /** A document handed over in memory (the HTTP API's batch upsert). */
@@ -17,8 +17,6 @@ export interface DocumentInput {
   /** A JSON object; metadata filters match on it. */
   metadata?: Record<string, unknown>;
 }
-
-export const MAX_DOCUMENT_ID_CHARS = 1024;
 
 export type UpsertOptions = IngestOptions;
 

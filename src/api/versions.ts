@@ -1,3 +1,4 @@
+import type { FromSchema } from 'json-schema-to-ts';
 import { Collection } from '../store/collection.js';
 import type { GenerationRow } from '../store/metadata-db.js';
 import { updateSearchIndexes } from '../store/collection-index.js';
@@ -5,21 +6,13 @@ import { dropOldGenerations, rollbackTo } from '../store/version-history.js';
 import { compact as compactStore, type CompactionReport } from '../store/compaction.js';
 import { audited } from '../observe/audit.js';
 import { gcGenerations } from './generations.js';
+import type { versionInfo } from '../server/schemas.js';
 import { collectionOf, dataDirOf, type CollectionOptions } from './options.js';
 
-export interface VersionInfo {
-  version: number;
-  current: boolean;
-  createdAt: string;
-  kind: string;
-  note: string;
-  documents: number;
-  chunks: number;
-  model: string;
-  index: Record<string, unknown>;
-}
+/** One version of a collection; its one definition is the wire schema (src/server/schemas.ts). */
+export type VersionInfo = FromSchema<typeof versionInfo>;
 
-function versionInfo(g: GenerationRow, head: number): VersionInfo {
+function toVersionInfo(g: GenerationRow, head: number): VersionInfo {
   return {
     version: g.id,
     current: g.id === head,
@@ -38,7 +31,7 @@ export async function versions(opts: CollectionOptions = {}): Promise<VersionInf
   const c = await Collection.open(dataDirOf(opts), collectionOf(opts), 'read');
   try {
     const head = c.db.head();
-    return c.db.generations().map((g) => versionInfo(g, head));
+    return c.db.generations().map((g) => toVersionInfo(g, head));
   } finally {
     await c.close();
   }
@@ -53,7 +46,7 @@ export async function rollback(version: number, opts: CollectionOptions = {}): P
     try {
       const g = rollbackTo(c, version);
       await updateSearchIndexes(c);
-      return versionInfo(g, g.id);
+      return toVersionInfo(g, g.id);
     } finally {
       await c.close();
     }

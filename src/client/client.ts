@@ -8,6 +8,7 @@ import { InvalidInputError, RequestTimeoutError, ServerUnreachableError } from '
 import { remoteError } from './remote-errors.js';
 import { DEFAULT_RETRY, parseRetryAfter, retryDelay, type RetryPolicy } from './retry.js';
 import type {
+  CollectionInfo,
   CollectionSummary,
   CreateCollectionRequest,
   DocumentInput,
@@ -109,7 +110,7 @@ export class QuarryClient {
   }
 
   /** `quarry info --json` of a collection (model identity, counts, index, disk), its state and memory. */
-  collection(name: string, o?: CallOptions): Promise<Record<string, unknown>> {
+  collection(name: string, o?: CallOptions): Promise<CollectionInfo> {
     return this.json('GET', `/collections/${seg(name)}`, undefined, o);
   }
 
@@ -142,7 +143,7 @@ export class QuarryClient {
     return (await this.json<{ versions: VersionInfo[] }>('GET', `/collections/${seg(name)}/versions`, undefined, o)).versions;
   }
 
-  rollback(name: string, version: number, o?: CallOptions): Promise<Record<string, unknown>> {
+  rollback(name: string, version: number, o?: CallOptions): Promise<VersionInfo> {
     return this.json('POST', `/collections/${seg(name)}/rollback`, { version }, o);
   }
 

@@ -6,18 +6,22 @@
  */
 import type { FromSchema } from 'json-schema-to-ts';
 import type {
+  collectionInfoResponse,
   collectionSummary,
   createCollectionBody,
   deleteDocumentsBody,
   evaluationBody,
   evaluationHistoryResponse,
   evaluationJob,
+  gateResult,
+  generationsResponse,
   latencyStatsResponse,
   readinessResponse,
   rollbackBody,
   searchBody,
   searchResponse,
   sessionResponse,
+  switchReport,
   upsertDocumentsBody,
   versionInfo,
   errorResponse,
@@ -38,6 +42,8 @@ export type SearchMode = NonNullable<SearchRequest['mode']>;
 
 export type CreateCollectionRequest = RequestBody<typeof createCollectionBody>;
 export type CollectionSummary = FromSchema<typeof collectionSummary>;
+/** GET /collections/{name}: `quarry info --json`, the serving state and the warm indexes' memory. */
+export type CollectionInfo = FromSchema<typeof collectionInfoResponse>;
 
 export type UpsertDocumentsRequest = RequestBody<typeof upsertDocumentsBody>;
 /** One document to add or replace: id, text, title, metadata. */
@@ -50,6 +56,16 @@ export type VersionInfo = FromSchema<typeof versionInfo>;
 export type EvaluationRequest = RequestBody<typeof evaluationBody>;
 export type EvaluationJob = FromSchema<typeof evaluationJob>;
 export type EvaluationHistory = FromSchema<typeof evaluationHistoryResponse>;
+
+/** GET /collections/{name}/generations: live, shadow and kept generations, the last reindex job, the canary. */
+export type Generations = FromSchema<typeof generationsResponse>;
+export type GenerationEntry = Generations['generations'][number];
+export type ReindexJob = NonNullable<Generations['reindex']>;
+export type CanaryStats = NonNullable<Generations['canary']>;
+/** What promote and generations/rollback answer. */
+export type SwitchReport = FromSchema<typeof switchReport>;
+/** A promotion gate's outcome (also what GATE_REFUSED cites). */
+export type GateResult = FromSchema<typeof gateResult>;
 
 export type LatencyStats = FromSchema<typeof latencyStatsResponse>;
 export type Readiness = FromSchema<typeof readinessResponse>;

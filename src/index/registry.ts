@@ -1,13 +1,14 @@
 /**
  * Index types by name: create one from a type and params, or load any index file by the type
  * in its header. Each type registers a factory; flat and hnsw here, IVF types from their own
- * modules (`registerIndexType('ivf', ...)` at module load), so no file lists every type.
+ * modules (`registerIndexType('ivf', ...)` at module load), imported on demand by the names in
+ * INDEX_TYPES (vector-index.ts), the one list of types.
  */
 import { InvalidInputError } from '../errors.js';
 import { FlatIndex } from './flat-index.js';
 import { HNSW_DEFAULTS, HnswIndex, type HnswLoadOptions, type HnswOptions } from './hnsw-index.js';
 import { IndexFileError, readIndexHeader } from './index-file.js';
-import type { IndexType, VectorIndex } from './vector-index.js';
+import { INDEX_TYPES, type IndexType, type VectorIndex } from './vector-index.js';
 
 export interface LoadIndexOptions extends HnswLoadOptions {
   /** Refuse a file of another type (IndexFileError). */
@@ -19,7 +20,6 @@ export interface IndexFactory {
   load(path: string, opts: LoadIndexOptions): Promise<VectorIndex>;
 }
 
-const KNOWN_TYPES: readonly string[] = ['flat', 'ivf', 'ivfpq', 'hnsw'] satisfies IndexType[];
 const factories = new Map<IndexType, IndexFactory>();
 
 export function registerIndexType(type: IndexType, factory: IndexFactory): void {
@@ -49,7 +49,7 @@ export function createIndex(type: IndexType, dims: number, params: Record<string
 export async function loadIndex(path: string, opts: LoadIndexOptions = {}): Promise<VectorIndex> {
   const { header } = await readIndexHeader(path, opts.type);
   if (header.type === 'bm25') throw new IndexFileError(path, 'it holds the lexical (bm25) index, not a vector index');
-  if (!factories.has(header.type) && KNOWN_TYPES.includes(header.type)) {
+  if (!factories.has(header.type) && (INDEX_TYPES as readonly string[]).includes(header.type)) {
     await import(`./${header.type}-index.js`).catch(() => undefined);
   }
   return factoryOf(header.type).load(path, opts);

@@ -4,7 +4,14 @@
  * Similarity is inner product over unit vectors, i.e. cosine similarity.
  */
 
-export type IndexType = 'flat' | 'ivf' | 'ivfpq' | 'hnsw';
+/**
+ * Every index type, once: the registry loads their modules by these names, and option checks,
+ * the HTTP schema's enum and help texts read it. Plain data, so the web page's types can too.
+ */
+export const INDEX_TYPES = ['flat', 'ivf', 'ivfpq', 'hnsw'] as const;
+export type IndexType = (typeof INDEX_TYPES)[number];
+/** The list for a sentence: "flat, ivf, ivfpq or hnsw". */
+export const INDEX_TYPES_TEXT = `${INDEX_TYPES.slice(0, -1).join(', ')} or ${INDEX_TYPES[INDEX_TYPES.length - 1]}`;
 
 export interface VectorHit {
   /** The caller's id for the vector (a chunk's row id): a non-negative integer below 2^53. */

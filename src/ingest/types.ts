@@ -1,5 +1,8 @@
 /** What loaders produce: normalized text in sections, plus metadata and provenance. */
 
+/** The longest document id (UTF-16 units): upsertDocuments refuses longer ones, and the HTTP schemas bound ids by it. */
+export const MAX_DOCUMENT_ID_CHARS = 1024;
+
 export type SourceFormat = 'text' | 'markdown' | 'html' | 'pdf' | 'jsonl';
 /** A document's format: a file format, or `record` for one handed over in memory (the HTTP API, upsertDocuments). */
 export type DocumentFormat = SourceFormat | 'record';

@@ -40,7 +40,7 @@ export class InProcessSource implements QuarrySource {
       const [{ openStore }, { refOf, loadEmbedder }, { checkRequestedModel }, { DEFAULT_MODEL, DEFAULT_DATA_DIR }] = await Promise.all([
         import('../store/open-store.js'),
         import('../api/load-model.js'),
-        import('../api/ingest.js'),
+        import('../embed/trust.js'),
         import('../api/options.js'),
       ]);
       const store = openStore(this.opts.dataDir ?? DEFAULT_DATA_DIR);

@@ -19,27 +19,11 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { InvalidInputError, QuarryError, isQuarryError } from '../errors.js';
 import { appendLine } from '../store/atomic-file.js';
+import { AUDIT_ACTIONS, AUDIT_OUTCOMES, type AuditAction, type AuditOutcome } from './audit-names.js';
 
 export const AUDIT_FILE = 'audit.log';
 
-export const AUDIT_ACTIONS = [
-  'key.create',
-  'key.revoke',
-  'collection.create',
-  'collection.delete',
-  'reindex',
-  'promote',
-  'rollback',
-  'gc',
-  'repair',
-  'judgments.set',
-  'canary.set',
-] as const;
-export type AuditAction = (typeof AUDIT_ACTIONS)[number];
-
-export const AUDIT_OUTCOMES = ['ok', 'refused', 'failed'] as const;
-/** ok: done; refused: quarry said no (bad input, a conflict, nothing there); failed: it broke. */
-export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+export { AUDIT_ACTIONS, AUDIT_OUTCOMES, type AuditAction, type AuditOutcome };
 
 export interface AuditEntry {
   /** When the action ended (ISO 8601, UTC). */

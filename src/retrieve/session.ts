@@ -40,16 +40,15 @@ import { withSpan } from '../observe/tracing.js';
 import { lexicalText } from '../lexical/lexical-text.js';
 import type { CollectionReader, PreparedFilter } from '../store/port.js';
 import { convexFuse, DEFAULT_RRF_K, fusionOf, minmax, rrfFuse, type FusionMethod, type RankedList } from './fusion.js';
-import { SEARCH_MODES, type SearchMode, type Stage } from './modes.js';
+import { DEFAULT_MODE, SEARCH_MODES, type SearchMode, type Stage } from './modes.js';
 import { DEFAULT_RERANK_TOP_N, DEFAULT_RERANK_WEIGHT, type Reranker } from './rerank.js';
 
-export { SEARCH_MODES, STAGES, type SearchMode, type Stage } from './modes.js';
+export { DEFAULT_MODE, SEARCH_MODES, STAGES, type SearchMode, type Stage } from './modes.js';
 export const DEFAULT_WINDOW = 100;
 /**
  * The mode a search runs in unless told otherwise: hybrid, the best of the three on every
  * evaluation we ran (SciFact test nDCG@10: hybrid 0.725, bm25 0.682, vector 0.655; EVALUATION.md).
  */
-export const DEFAULT_MODE: SearchMode = 'hybrid';
 /** Each stage's span, a child of the search's `quarry.search` span. */
 const STAGE_SPANS: Record<Stage, SpanName> = {
   embed: 'quarry.embed',

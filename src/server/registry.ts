@@ -15,12 +15,12 @@ import { LocalReader } from '../store/local/local-reader.js';
 import type { FastifyBaseLogger } from 'fastify';
 import { collectionNames, createCollection, deleteCollection, type CollectionSummary } from '../api/collections.js';
 import type { CollectionSettings } from '../api/ingest.js';
-import { assertSameModel, loadEmbedder, refOf } from '../api/load-model.js';
+import { loadEmbedder, refOf } from '../api/load-model.js';
 import { DEFAULT_MODEL } from '../api/options.js';
 import type { Embedder } from '../embed/embedder.js';
 import { describeIdentity } from '../embed/identity.js';
-import { compareFingerprint, FINGERPRINT_MIN_COSINE } from '../embed/probes.js';
-import { CollectionNotFoundError, ModelDriftError, isQuarryError } from '../errors.js';
+import { assertTrustedModel } from '../embed/trust.js';
+import { CollectionNotFoundError, isQuarryError } from '../errors.js';
 import { forgetCollectionGauges, recordCanary, setCollectionGauges } from '../observe/metrics.js';
 import { withSpan } from '../observe/tracing.js';
 import { loadReranker, type RerankCandidate, type Reranker } from '../retrieve/rerank.js';
@@ -253,11 +253,8 @@ export class CollectionRegistry {
 
   /** The collection's model, loaded and checked against its stored identity and fingerprint. */
   private async checkedEmbedder(name: string, c: Collection): Promise<Embedder> {
-    const stored = c.manifest.model;
-    const embedder = await this.embedderFor(refOf(stored));
-    assertSameModel(name, stored, embedder.identity);
-    const fp = await compareFingerprint(c.manifest.fingerprint, embedder);
-    if (!fp.passed) throw new ModelDriftError(name, describeIdentity(stored), fp.minCosine, FINGERPRINT_MIN_COSINE);
+    const embedder = await this.embedderFor(refOf(c.manifest.model));
+    await assertTrustedModel(name, c.manifest, embedder);
     return embedder;
   }
 

@@ -5,9 +5,10 @@
  * bounded. Response schemas are for the document only (attached in app.ts's swagger
  * transform), so they never filter what a handler sends.
  */
-import { MAX_DOCUMENT_ID_CHARS } from '../api/upsert-documents.js';
-import { AUDIT_ACTIONS, AUDIT_OUTCOMES } from '../observe/audit.js';
-import { DEFAULT_MODE, SEARCH_MODES } from '../retrieve/session.js';
+import { INDEX_TYPES } from '../index/vector-index.js';
+import { MAX_DOCUMENT_ID_CHARS } from '../ingest/types.js';
+import { AUDIT_ACTIONS, AUDIT_OUTCOMES } from '../observe/audit-names.js';
+import { DEFAULT_MODE, SEARCH_MODES } from '../retrieve/modes.js';
 
 /** Limits, also quoted by docs/server.md. */
 export const LIMITS = {
@@ -59,7 +60,7 @@ export const indexSettings = {
   additionalProperties: false,
   required: ['type'],
   properties: {
-    type: { type: 'string', enum: ['flat', 'ivf', 'ivfpq', 'hnsw'] },
+    type: { type: 'string', enum: [...INDEX_TYPES] },
     params: {
       type: 'object',
       maxProperties: 16,
@@ -232,7 +233,7 @@ const spanSchema = { type: 'object', required: ['start', 'end'], additionalPrope
 // Response objects name their required fields and are closed: quarry/client's types are derived
 // from these schemas, and src/integrations/in-process.ts assigns the library's answer to them, so
 // a field the library adds without adding it here fails to compile.
-const searchResult = {
+export const searchResult = {
   type: 'object',
   description: "a document (the default; the chunk fields are its best chunk's) or, with `chunks: true`, a chunk",
   required: ['rank', 'score', 'chunkId', 'docId', 'source', 'text', 'span', 'metadata', 'scores', 'lineage'],
@@ -290,18 +291,110 @@ export const searchResponse = {
   },
 } as const;
 
+// The answers below name the fields every answer carries (required): quarry/client's types
+// and the web page's (src/web/types.ts) are derived from them.
+const collectionState = { type: 'string', enum: ['loading', 'ready', 'refused', 'failed'] } as const;
+const stateError = { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } } as const;
+const integer = { type: 'integer' } as const;
+const string = { type: 'string' } as const;
+
+const chunkingSchema = {
+  type: 'object',
+  required: ['chunkTokens', 'overlapTokens'],
+  additionalProperties: false,
+  properties: { chunkTokens: { type: 'integer' }, overlapTokens: { type: 'integer' } },
+} as const;
+
 export const collectionSummary = {
   type: 'object',
+  description: 'a collection that cannot be read has only name, state and error',
+  required: ['name', 'state'],
+  additionalProperties: false,
   properties: {
     name: { type: 'string' },
     createdAt: { type: 'string' },
     model: { type: 'string' },
-    chunking: { type: 'object', properties: { chunkTokens: { type: 'integer' }, overlapTokens: { type: 'integer' } } },
-    index: { type: 'object' },
+    chunking: chunkingSchema,
+    index: indexSettings,
     documents: { type: 'integer' },
     chunks: { type: 'integer' },
     version: { type: 'integer' },
-    state: { type: 'string', enum: ['loading', 'ready', 'refused', 'failed'] },
+    state: collectionState,
+    error: stateError,
+  },
+} as const;
+
+/** A model's identity as the collection stores it (src/embed/identity.ts). */
+const modelIdentity = {
+  type: 'object',
+  required: ['id', 'variant', 'revision', 'source', 'weightsSha256', 'tokenizerSha256', 'dims', 'pooling', 'normalize', 'maxSeqLength', 'queryPrefix'],
+  additionalProperties: false,
+  properties: {
+    id: string,
+    variant: string,
+    revision: string,
+    source: string,
+    weightsSha256: string,
+    tokenizerSha256: string,
+    dims: integer,
+    pooling: string,
+    normalize: { type: 'boolean' },
+    maxSeqLength: integer,
+    queryPrefix: string,
+  },
+} as const;
+
+/** The approximate index as built (src/store/collection-index.ts AnnState). */
+const annState = {
+  type: 'object',
+  description: 'the approximate index as built: measured recall@10 (null before it was measured), the exact search standing in before it is trained (fallback)',
+  required: ['type', 'params', 'generation', 'fallback', 'builtAt', 'recallAt10', 'recallQueries', 'vectors', 'memoryBytes'],
+  additionalProperties: false,
+  properties: {
+    type: indexSettings.properties.type,
+    params: indexSettings.properties.params,
+    generation: integer,
+    fallback: { type: 'string', nullable: true },
+    builtAt: string,
+    recallAt10: { type: 'number', nullable: true },
+    recallQueries: integer,
+    vectors: integer,
+    memoryBytes: integer,
+  },
+} as const;
+
+export const collectionInfoResponse = {
+  type: 'object',
+  description: '`quarry info --json` (without the folder path), the serving state, and the memory the warm indexes take (null while not serving)',
+  required: ['collection', 'createdAt', 'documents', 'chunks', 'model', 'fingerprint', 'chunking', 'index', 'ann', 'lexical', 'version', 'disk', 'memory', 'state'],
+  additionalProperties: false,
+  properties: {
+    collection: string,
+    createdAt: string,
+    documents: integer,
+    chunks: integer,
+    model: modelIdentity,
+    fingerprint: { type: 'object', required: ['probeSet', 'probes'], additionalProperties: false, properties: { probeSet: string, probes: integer } },
+    chunking: chunkingSchema,
+    index: { type: 'object', required: ['type', 'vectors'], additionalProperties: false, properties: { ...indexSettings.properties, vectors: integer } },
+    ann: {
+      ...annState,
+      required: [...annState.required, 'recallFloor'],
+      properties: { ...annState.properties, recallFloor: { type: 'number' } },
+    },
+    lexical: {
+      type: 'object',
+      nullable: true,
+      description: 'the BM25 index as last saved; null until a write built it',
+      required: ['analyzer', 'generation', 'documents', 'terms', 'builtAt'],
+      additionalProperties: false,
+      properties: { analyzer: string, generation: integer, documents: integer, terms: integer, builtAt: string },
+    },
+    version: integer,
+    disk: { type: 'object', required: ['totalBytes', 'vectorBytes', 'metadataBytes'], additionalProperties: false, properties: { totalBytes: integer, vectorBytes: integer, metadataBytes: integer } },
+    memory: { type: 'object', required: ['bytes'], additionalProperties: false, properties: { bytes: { type: 'integer', nullable: true } } },
+    state: collectionState,
+    error: stateError,
   },
 } as const;
 
@@ -312,6 +405,8 @@ export const indexReport = {
 
 export const versionInfo = {
   type: 'object',
+  required: ['version', 'current', 'createdAt', 'kind', 'note', 'documents', 'chunks', 'model', 'index'],
+  additionalProperties: false,
   properties: {
     version: { type: 'integer' },
     current: { type: 'boolean' },
@@ -335,12 +430,149 @@ export const readinessResponse = {
         type: 'object',
         properties: {
           name: { type: 'string' },
-          state: { type: 'string', enum: ['loading', 'ready', 'refused', 'failed'] },
+          state: collectionState,
           version: { type: 'integer' },
           model: { type: 'string' },
           error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
         },
       },
+    },
+  },
+} as const;
+
+const number = { type: 'number' } as const;
+
+const gateRow = {
+  type: 'object',
+  required: ['generation', 'model', 'ndcg@10', 'recall@100'],
+  additionalProperties: false,
+  properties: { generation: integer, model: string, 'ndcg@10': number, 'recall@100': number },
+} as const;
+
+/** A promotion gate's outcome: both generations on the collection's held-out judgments. */
+export const gateResult = {
+  type: 'object',
+  required: ['at', 'mode', 'queries', 'tolerance', 'live', 'shadow', 'passed', 'forced'],
+  additionalProperties: false,
+  properties: { at: string, mode: string, queries: integer, tolerance: number, live: gateRow, shadow: gateRow, passed: { type: 'boolean' }, forced: { type: 'boolean' } },
+} as const;
+
+const generationEntry = {
+  type: 'object',
+  required: ['id', 'dir', 'state', 'createdAt', 'model', 'chunking', 'index'],
+  additionalProperties: false,
+  properties: {
+    id: integer,
+    dir: { type: 'string', description: "the generation's folder inside the data folder" },
+    state: { type: 'string', enum: ['building', 'shadow', 'live', 'retired', 'failed'] },
+    createdAt: string,
+    model: string,
+    chunking: chunkingSchema,
+    index: indexSettings,
+    promotedAt: string,
+    retiredAt: string,
+    build: {
+      type: 'object',
+      description: "the last reindex report's figures",
+      required: ['documents', 'chunks', 'cacheHits', 'chunksEmbedded', 'elapsedMs'],
+      additionalProperties: false,
+      properties: { documents: integer, chunks: integer, cacheHits: integer, chunksEmbedded: integer, elapsedMs: number },
+    },
+    gate: gateResult,
+    note: string,
+  },
+} as const;
+
+export const reindexJob = {
+  type: 'object',
+  description: 'a reindex running in the background, or its outcome (report or error)',
+  required: ['collection', 'status', 'startedAt'],
+  additionalProperties: false,
+  properties: {
+    collection: string,
+    status: { type: 'string', enum: ['running', 'done', 'failed'] },
+    startedAt: string,
+    finishedAt: string,
+    progress: {
+      type: 'object',
+      required: ['bytesDone', 'bytesTotal', 'documents', 'chunks'],
+      additionalProperties: false,
+      properties: { bytesDone: integer, bytesTotal: integer, documents: integer, chunks: integer },
+    },
+    report: {
+      type: 'object',
+      description: 'the object `quarry reindex --json` prints',
+      required: ['collection', 'generation', 'live', 'model', 'chunking', 'index', 'documents', 'chunks', 'cacheHits', 'chunksEmbedded', 'cacheHitRate', 'replacedShadow', 'ann', 'notes', 'elapsedMs'],
+      additionalProperties: false,
+      properties: {
+        collection: string,
+        generation: integer,
+        live: integer,
+        model: string,
+        chunking: chunkingSchema,
+        index: indexSettings,
+        documents: integer,
+        chunks: integer,
+        cacheHits: integer,
+        chunksEmbedded: integer,
+        cacheHitRate: number,
+        replacedShadow: { type: 'integer', nullable: true },
+        ann: { ...annState, nullable: true },
+        notes: { type: 'array', items: string },
+        elapsedMs: number,
+      },
+    },
+    error: stateError,
+  },
+} as const;
+
+/** POST /collections/{name}/generations: the job started. */
+export const reindexAccepted = { type: 'object', required: ['reindex'], additionalProperties: false, properties: { reindex: reindexJob } } as const;
+
+export const generationsResponse = {
+  type: 'object',
+  description: 'the deployment file (which generation is live, the shadow, those kept for rollback), the last reindex job and what the canary compared',
+  required: ['format', 'collection', 'live', 'shadow', 'previous', 'retention', 'nextGeneration', 'generations', 'reindex', 'canary'],
+  additionalProperties: false,
+  properties: {
+    format: string,
+    collection: string,
+    live: integer,
+    shadow: { type: 'integer', nullable: true },
+    previous: { type: 'array', items: integer, description: 'generations that were live before, oldest first: rollback returns to the last' },
+    retention: integer,
+    nextGeneration: integer,
+    generations: { type: 'array', items: generationEntry },
+    reindex: { ...reindexJob, nullable: true },
+    canary: {
+      type: 'object',
+      nullable: true,
+      description: "what the canary has seen of the shadow: searches compared with live, their mean overlap@10 and top-1 score shift",
+      required: ['shadow', 'compared', 'failed', 'meanOverlapAt10', 'meanTop1ScoreShift'],
+      additionalProperties: false,
+      properties: { shadow: integer, compared: integer, failed: integer, meanOverlapAt10: { type: 'number', nullable: true }, meanTop1ScoreShift: { type: 'number', nullable: true } },
+    },
+  },
+} as const;
+
+/** POST promote and generations/rollback: the generation now live and the one before. */
+export const switchReport = {
+  type: 'object',
+  required: ['collection', 'live', 'previous', 'model', 'gate', 'forced', 'caughtUp'],
+  additionalProperties: false,
+  properties: {
+    collection: string,
+    live: integer,
+    previous: integer,
+    model: string,
+    gate: { ...gateResult, nullable: true },
+    forced: { type: 'boolean' },
+    caughtUp: {
+      type: 'object',
+      description: 'documents the new live generation took over from the old one just before the switch',
+      required: ['documentsWritten', 'documentsRemoved'],
+      additionalProperties: false,
+      properties: { documentsWritten: integer, documentsRemoved: integer },
     },
   },
 } as const;
@@ -363,6 +595,7 @@ export const evaluationJob = {
 export const sessionResponse = {
   type: 'object',
   description: 'the key that made the request (never its secret): what it may do and where',
+  required: ['keyId', 'scope', 'collections', 'createdAt'],
   properties: {
     keyId: { type: 'string' },
     scope: { type: 'string', enum: ['read', 'write', 'admin', 'metrics'] },
@@ -374,6 +607,8 @@ export const sessionResponse = {
 
 const latencySummary = {
   type: 'object',
+  required: ['count', 'p50', 'p95', 'p99', 'max'],
+  additionalProperties: false,
   properties: {
     count: { type: 'integer' },
     p50: { type: 'number', nullable: true },
@@ -386,10 +621,12 @@ const latencySummary = {
 export const latencyStatsResponse = {
   type: 'object',
   description: 'milliseconds from the search request\'s start to its answer, over the most recent searches (at most window.maxSamples, none older than window.maxAgeSeconds), since this server started',
+  required: ['collection', 'window', 'searches', 'overall', 'modes'],
+  additionalProperties: false,
   properties: {
     collection: { type: 'string' },
-    window: { type: 'object', properties: { maxSamples: { type: 'integer' }, maxAgeSeconds: { type: 'number' } } },
-    searches: { type: 'object', properties: { total: { type: 'integer' }, inWindow: { type: 'integer' } } },
+    window: { type: 'object', required: ['maxSamples', 'maxAgeSeconds'], additionalProperties: false, properties: { maxSamples: { type: 'integer' }, maxAgeSeconds: { type: 'number' } } },
+    searches: { type: 'object', required: ['total', 'inWindow'], additionalProperties: false, properties: { total: { type: 'integer' }, inWindow: { type: 'integer' } } },
     overall: latencySummary,
     modes: { type: 'object', description: 'by mode (vector, bm25, hybrid, each optionally +rerank)', additionalProperties: latencySummary },
   },
@@ -397,6 +634,7 @@ export const latencyStatsResponse = {
 
 export const evaluationHistoryResponse = {
   type: 'object',
+  required: ['collection', 'evaluations', 'skipped'],
   properties: {
     collection: { type: 'string' },
     evaluations: {
@@ -404,6 +642,8 @@ export const evaluationHistoryResponse = {
       description: 'every finished evaluation run, oldest first',
       items: {
         type: 'object',
+        required: ['at', 'dataset', 'split', 'queries', 'k', 'model', 'modes'],
+        additionalProperties: false,
         properties: {
           at: { type: 'string' },
           job: { type: 'string' },
@@ -415,14 +655,17 @@ export const evaluationHistoryResponse = {
           documents: { type: 'integer' },
           chunks: { type: 'integer' },
           reranker: { type: 'string' },
+          command: { type: 'string', description: 'the command line that ran it (`quarry eval ...`); absent for runs over HTTP' },
           modes: {
             type: 'array',
             items: {
               type: 'object',
+              required: ['mode', 'metrics', 'latencyMs'],
+              additionalProperties: false,
               properties: {
                 mode: { type: 'string' },
                 metrics: { type: 'object', description: 'ndcg@k, mrr@k, p@k, recall@100', additionalProperties: { type: 'number' } },
-                latencyMs: { type: 'object', properties: { p50: { type: 'number' }, p99: { type: 'number' } } },
+                latencyMs: { type: 'object', required: ['p50', 'p99'], additionalProperties: false, properties: { p50: { type: 'number' }, p99: { type: 'number' } } },
               },
             },
           },

@@ -7,7 +7,7 @@ import { IndexFileError } from '../index/index-file.js';
 import '../index/ivf-index.js';
 import '../index/ivfpq-index.js';
 import { createIndex, loadIndex } from '../index/registry.js';
-import type { IndexType, SearchParams, VectorHit, VectorIndex } from '../index/vector-index.js';
+import { INDEX_TYPES, INDEX_TYPES_TEXT, type IndexType, type SearchParams, type VectorHit, type VectorIndex } from '../index/vector-index.js';
 import type { Collection } from './collection.js';
 import { updateLexicalIndex } from './collection-lexical.js';
 import type { IndexSettings } from './manifest.js';
@@ -54,8 +54,8 @@ export function trainingThreshold(settings: IndexSettings): number {
 
 /** Validates index settings by constructing an empty index of that type. */
 export function validateIndexSettings(settings: IndexSettings, dims: number): void {
-  if (!['flat', 'ivf', 'ivfpq', 'hnsw'].includes(settings.type)) {
-    throw new InvalidInputError(`unknown index type "${settings.type}" (use flat, ivf, ivfpq or hnsw)`, { field: 'index' });
+  if (!INDEX_TYPES.includes(settings.type)) {
+    throw new InvalidInputError(`unknown index type "${settings.type}" (use ${INDEX_TYPES_TEXT})`, { field: 'index' });
   }
   createIndex(settings.type, dims, settings.params ?? {});
   if (settings.recallFloor !== undefined && !(settings.recallFloor >= 0 && settings.recallFloor <= 1)) {

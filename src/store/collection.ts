@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { CollectionCorruptError, CollectionExistsError, CollectionNotFoundError, DiskFullError, InvalidInputError, isDiskFull } from '../errors.js';
 import { fsyncDir } from './atomic-file.js';
 import { generationDirName, liveDirName, readDeploymentFile, deploymentFile } from './deployment.js';
+import { modelLineage } from './lineage.js';
 import { readManifest, writeManifest, type CollectionManifest } from './manifest.js';
 import { MetadataDb, SOURCE_OF_TRUTH_REMEDY, type DocTextRow, type DocumentRow, type GenerationRow, type NewChunkRow, type VectorRef } from './metadata-db.js';
 import { isUnitRow, readSegment, verifySegment, writeSegment, type SegmentRecord, type VerifiedSegments } from './vector-segments.js';
@@ -226,11 +227,10 @@ export class Collection {
   }
 
   generationBase(id: number): Omit<GenerationRow, 'documents' | 'chunks' | 'kind' | 'note'> {
-    const m = this.manifest.model;
     return {
       id,
       created_at: new Date().toISOString(),
-      model: `${m.id}:${m.variant}@${m.weightsSha256.slice(0, 12)}`,
+      model: modelLineage(this.manifest.model),
       index_settings: JSON.stringify(this.manifest.index),
     };
   }

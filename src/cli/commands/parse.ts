@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { InvalidInputError } from '../../errors.js';
-import type { IndexType } from '../../index/vector-index.js';
+import { INDEX_TYPES, INDEX_TYPES_TEXT, type IndexType } from '../../index/vector-index.js';
 import type { IndexSettings } from '../../store/manifest.js';
 
 export function intArg(min: number, max: number) {
@@ -59,7 +59,7 @@ export function indexSettingsFrom(o: IndexParamFlags): IndexSettings | undefined
   set('quantization', o.hnswQuantization);
   if (o.index === undefined) {
     if (Object.keys(params).length > 0 || o.recallFloor !== undefined) {
-      throw new InvalidInputError('index parameters need --index flat|ivf|ivfpq|hnsw');
+      throw new InvalidInputError(`index parameters need --index ${INDEX_TYPES.join('|')}`);
     }
     return undefined;
   }
@@ -73,7 +73,7 @@ export function indexSettingsFrom(o: IndexParamFlags): IndexSettings | undefined
 /** The vector index options `index` and `reindex` share. */
 export function withIndexOptions(cmd: Command): Command {
   return cmd
-    .option('--index <type>', 'vector index: flat (exact), ivf, ivfpq or hnsw')
+    .option('--index <type>', `vector index: ${INDEX_TYPES_TEXT} (flat is exact)`)
     .option('--nlist <n>', 'ivf/ivfpq: inverted lists (default ~sqrt(vectors))', intArg(1, 1_000_000))
     .option('--nprobe <n>', 'ivf/ivfpq: lists probed per query (default 10)', intArg(1, 1_000_000))
     .option('--pq-m <m>', 'ivfpq: sub-quantizers, must divide the dimensions (default dims/8)', intArg(1, 4096))

@@ -5,7 +5,7 @@ import { removeEvalHistory } from '../../eval/history.js';
 import type { IndexSettings } from '../../store/manifest.js';
 import type { ServerContext } from '../context.js';
 import { actorOf, authorizeCollection, keyMaySee } from '../auth.js';
-import { collectionSummary, createCollectionBody, errorResponse, nameParams } from '../schemas.js';
+import { collectionInfoResponse, collectionSummary, createCollectionBody, errorResponse, nameParams } from '../schemas.js';
 
 interface CreateBody {
   name: string;
@@ -58,7 +58,7 @@ export function registerCollectionRoutes(app: FastifyInstance, ctx: ServerContex
     '/collections/:name',
     {
       schema: { tags: ['collections'], summary: "What a collection holds and how it was built (`quarry info --json`), its serving state, and the memory its warm indexes take (`memory.bytes`)", params: nameParams },
-      config: { auth: { scope: 'read', collection: 'param' }, docs: { 200: { type: 'object' }, 404: errorResponse } },
+      config: { auth: { scope: 'read', collection: 'param' }, docs: { 200: collectionInfoResponse, 404: errorResponse } },
     },
     async (request) => {
       const { path: _path, ...rest } = await info({ dataDir: ctx.dataDir, collection: request.params.name });

@@ -5,22 +5,17 @@
  * verbs as `quarry reindex | promote | rollback | judgments` (src/api/generations.ts).
  */
 import type { FastifyInstance } from 'fastify';
-import { listGenerations, promote, reindex, rollbackGeneration, setJudgments, type ReindexReport } from '../../api/generations.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { listGenerations, promote, reindex, rollbackGeneration, setJudgments } from '../../api/generations.js';
 import type { IndexSettings } from '../../store/manifest.js';
 import type { ServerContext } from '../context.js';
 import { actorOf } from '../auth.js';
 import { HttpError, toHttpError } from '../http-errors.js';
-import { errorResponse, indexSettings, modelRef, nameParams } from '../schemas.js';
+import { SEARCH_MODES } from '../../retrieve/modes.js';
+import { errorResponse, generationsResponse, indexSettings, modelRef, nameParams, reindexAccepted, reindexJob, switchReport } from '../schemas.js';
 
-interface ReindexJob {
-  collection: string;
-  status: 'running' | 'done' | 'failed';
-  startedAt: string;
-  finishedAt?: string;
-  progress?: { documents: number; chunks: number; bytesDone: number; bytesTotal: number };
-  report?: ReindexReport;
-  error?: { code: string; message: string };
-}
+/** A background reindex as GET generations shows it: the schema's type, so the job cannot send what it does not document. */
+type ReindexJob = FromSchema<typeof reindexJob>;
 
 const reindexBody = {
   type: 'object',
@@ -38,7 +33,7 @@ const promoteBody = {
   additionalProperties: false,
   properties: {
     tolerance: { type: 'number', minimum: 0, maximum: 1, description: 'largest allowed drop of nDCG@10 and Recall@100 (default 0.005: half a point)' },
-    mode: { type: 'string', enum: ['vector', 'bm25', 'hybrid'] },
+    mode: { type: 'string', enum: [...SEARCH_MODES] },
     force: { type: 'boolean', description: 'promote even if the gate refuses or no judgments are set (written to the audit log)' },
   },
 } as const;
@@ -75,7 +70,7 @@ export function registerGenerationRoutes(app: FastifyInstance, ctx: ServerContex
     '/collections/:name/generations',
     {
       schema: { tags: ['generations'], summary: 'The generations of a collection (live, shadow, kept for rollback), the last reindex job and what the canary compared; needs read', params: nameParams },
-      config: { auth: { scope: 'read', collection: 'param' }, docs: { 200: { type: 'object' }, 404: errorResponse } },
+      config: { auth: { scope: 'read', collection: 'param' }, docs: { 200: generationsResponse, 404: errorResponse } },
     },
     async (request) => {
       const { name } = request.params;
@@ -93,7 +88,7 @@ export function registerGenerationRoutes(app: FastifyInstance, ctx: ServerContex
         params: nameParams,
         body: reindexBody,
       },
-      config: { auth: { scope: 'admin', collection: 'param' }, docs: { 202: { type: 'object' }, 400: errorResponse, 404: errorResponse, 409: errorResponse } },
+      config: { auth: { scope: 'admin', collection: 'param' }, docs: { 202: reindexAccepted, 400: errorResponse, 404: errorResponse, 409: errorResponse } },
     },
     async (request, reply) => {
       const { name } = request.params;
@@ -113,12 +108,12 @@ export function registerGenerationRoutes(app: FastifyInstance, ctx: ServerContex
           batchChunks: ctx.ingestBatchChunks,
           onProgress: (p) => (job.progress = p),
         }).then(
-          (report) => Object.assign(job, { status: 'done', report, finishedAt: new Date().toISOString() }),
+          (report) => Object.assign(job, { status: 'done', report, finishedAt: new Date().toISOString() } satisfies Partial<ReindexJob>),
           (e: unknown) => {
             // like a request's error: the server's paths out, a 5xx logged under the id it cites
             const answer = toHttpError(e, request.id, ctx.redact);
             if (answer.status >= 500) request.log.error({ err: e, collection: name }, 'reindex job failed');
-            return Object.assign(job, { status: 'failed', finishedAt: new Date().toISOString(), error: answer.body.error });
+            return Object.assign(job, { status: 'failed', finishedAt: new Date().toISOString(), error: answer.body.error } satisfies Partial<ReindexJob>);
           },
         ),
       );
@@ -144,7 +139,7 @@ export function registerGenerationRoutes(app: FastifyInstance, ctx: ServerContex
         params: nameParams,
         body: promoteBody,
       },
-      config: { auth: { scope: 'admin', collection: 'param' }, docs: { 200: { type: 'object' }, 400: errorResponse, 404: errorResponse, 409: errorResponse } },
+      config: { auth: { scope: 'admin', collection: 'param' }, docs: { 200: switchReport, 400: errorResponse, 404: errorResponse, 409: errorResponse } },
     },
     async (request) => {
       const { name } = request.params;
@@ -156,7 +151,7 @@ export function registerGenerationRoutes(app: FastifyInstance, ctx: ServerContex
     '/collections/:name/generations/rollback',
     {
       schema: { tags: ['generations'], summary: 'Make the generation that was live before the current one live again; needs admin', params: nameParams },
-      config: { auth: { scope: 'admin', collection: 'param' }, docs: { 200: { type: 'object' }, 400: errorResponse, 404: errorResponse, 409: errorResponse } },
+      config: { auth: { scope: 'admin', collection: 'param' }, docs: { 200: switchReport, 400: errorResponse, 404: errorResponse, 409: errorResponse } },
     },
     async (request) => {
       const { name } = request.params;

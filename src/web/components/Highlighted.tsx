@@ -1,10 +1,11 @@
 import type { ComponentChild } from 'preact';
+import type { Highlights } from '../types.js';
 
 /**
  * `text` (or its [from, to) part) with the server's highlight spans as <mark>: the offsets are
  * UTF-16 positions, JavaScript's own string indices, so slicing needs no conversion.
  */
-export function Highlighted({ text, spans = [], from = 0, to = text.length }: { text: string; spans?: Array<[number, number]>; from?: number; to?: number }) {
+export function Highlighted({ text, spans = [], from = 0, to = text.length }: { text: string; spans?: Highlights; from?: number; to?: number }) {
   const parts: ComponentChild[] = [];
   let at = from;
   for (const [s0, e0] of spans) {
@@ -20,7 +21,7 @@ export function Highlighted({ text, spans = [], from = 0, to = text.length }: { 
 }
 
 /** A window of about `size` characters around the first match, cut at word boundaries. */
-export function snippetRange(text: string, spans: Array<[number, number]> | undefined, size = 220): [number, number] {
+export function snippetRange(text: string, spans: Highlights | undefined, size = 220): [number, number] {
   if (text.length <= size) return [0, text.length];
   const first = spans?.[0]?.[0] ?? 0;
   let from = Math.max(0, first - Math.floor(size / 4));

@@ -191,7 +191,7 @@ export function SearchView(props: {
             <select id="collection" value={collection} onChange={(e) => update({ collection: e.currentTarget.value }, true)} disabled={!collections?.length}>
               {(collections ?? []).map((c) => (
                 <option key={c.name} value={c.name}>
-                  {c.name} ({c.state === 'ready' ? plural(c.documents, 'document') : c.state})
+                  {c.name} ({c.state === 'ready' ? plural(c.documents ?? 0, 'document') : c.state})
                 </option>
               ))}
             </select>
