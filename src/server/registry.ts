@@ -12,7 +12,6 @@
  * new view.
  */
 import { LocalReader } from '../store/local/local-reader.js';
-import type { FastifyBaseLogger } from 'fastify';
 import { collectionNames, createCollection, deleteCollection, type CollectionSummary } from '../api/collections.js';
 import type { CollectionSettings } from '../api/ingest.js';
 import { loadEmbedder, refOf } from '../api/load-model.js';
@@ -23,135 +22,21 @@ import { assertTrustedModel } from '../embed/trust.js';
 import { CollectionNotFoundError, isQuarryError } from '../errors.js';
 import { forgetCollectionGauges, recordCanary, setCollectionGauges } from '../observe/metrics.js';
 import { withSpan } from '../observe/tracing.js';
-import { loadReranker, type RerankCandidate, type Reranker } from '../retrieve/rerank.js';
+import { loadReranker } from '../retrieve/rerank.js';
 import { SearchSession } from '../retrieve/session.js';
 import { Collection, collectionExists, collectionPaths, validateCollectionName } from '../store/collection.js';
 import { readAnnState } from '../store/collection-index.js';
 import { readDeploymentFile } from '../store/deployment.js';
-import type { Tier2Cache } from '../store/tier2-cache.js';
 import { HttpError } from './http-errors.js';
+import { canaryStatsOf, compareWithShadow, newCanaryTally } from './canary.js';
+import { LazyReranker } from './lazy-reranker.js';
+import type { CanaryStats, CollectionStatus, Lease, RegistryOptions, Slot, View } from './registry-types.js';
 
-export type CollectionState = 'loading' | 'ready' | 'refused' | 'failed';
-
-export interface RegistryOptions {
-  dataDir: string;
-  modelsDir?: string;
-  /** Loads an embedding model by reference (default: verified files from the models folder). */
-  loadEmbedder?: (ref: string) => Promise<Embedder>;
-  /** Loads the tier-2 model the first time a search asks for rerank. */
-  loadReranker?: () => Promise<Reranker>;
-  /** Runs before a collection's warm-up query (tests make the warm-up observable with it). */
-  beforeWarmup?: (collection: string) => Promise<void>;
-  /** Chunks per commit of server-side ingests (default 256). */
-  ingestBatchChunks?: number;
-  /** Share of searches (0..1) also answered by a collection's shadow generation in the background, to compare (default 0). */
-  canaryShare?: number;
-  /** How long a collection refused for damaged files stays refused before a request verifies it again (default 10 s). */
-  damagedRetryMs?: number;
-  log?: FastifyBaseLogger;
-  /** Takes the server's paths out of an error a client will read (see redact.ts). */
-  redact?: (message: string) => string;
-}
-
-/** One version of a collection as searches see it. */
-export interface View {
-  collection: Collection;
-  session: SearchSession;
-  /** The model of the view's generation (a promotion may change it from one view to the next). */
-  embedder: Embedder;
-  /** The generation folder it reads: a promotion or generation rollback changes it. */
-  dir: string;
-  generation: number;
-  refs: number;
-  retired: boolean;
-}
-
-/** The shadow generation, opened for canary searches. */
-interface ShadowView {
-  id: number;
-  view: View;
-}
-
-/** What the canary has seen of a collection's shadow so far. */
-export interface CanaryStats {
-  shadow: number;
-  compared: number;
-  failed: number;
-  meanOverlapAt10: number | null;
-  meanTop1ScoreShift: number | null;
-}
-
-export interface CollectionStatus {
-  name: string;
-  state: CollectionState;
-  /** The version searches see (ready collections). */
-  version?: number;
-  model?: string;
-  /** Why a refused or failed collection does not serve. */
-  error?: { code: string; message: string };
-}
-
-interface Slot {
-  name: string;
-  state: CollectionState;
-  error?: { code: string; message: string };
-  embedder: Embedder | null;
-  /** The generation folder `embedder` was checked against. */
-  embedderDir?: string;
-  view: View | null;
-  loading: Promise<void> | null;
-  refreshing: Promise<void> | null;
-  /** Tail of the chain of writes, so they run one at a time. */
-  writes: Promise<unknown>;
-  shadow: ShadowView | null;
-  shadowLoading: Promise<void> | null;
-  canaryInFlight: number;
-  canary: { shadow: number; compared: number; failed: number; overlapSum: number; shiftSum: number; shiftCount: number } | null;
-  /** When its files failed verification (the next request after DAMAGED_RETRY_MS verifies again). */
-  failedAt?: number;
-}
+export type { CanaryStats, CollectionState, CollectionStatus, Lease, RegistryOptions, View } from './registry-types.js';
+export { LazyReranker } from './lazy-reranker.js';
 
 /** How long a collection refused for damaged files stays refused before a request checks it again. */
 const DAMAGED_RETRY_MS = 10_000;
-
-/** A search's hold on a view: release it when the answer is built. */
-export interface Lease {
-  view: View;
-  embedder: Embedder;
-  release: () => void;
-}
-
-/** The tier-2 model, loaded on the first search that asks for rerank and shared by all. */
-export class LazyReranker implements Reranker {
-  private loaded: Promise<Reranker> | null = null;
-  private real: Reranker | null = null;
-
-  constructor(private readonly load: () => Promise<Reranker>) {}
-
-  async ready(): Promise<Reranker> {
-    this.loaded ??= this.load().then(
-      (r) => (this.real = r),
-      (e: unknown) => {
-        this.loaded = null; // let a later request try again (the model may be provisioned since)
-        throw e;
-      },
-    );
-    return this.loaded;
-  }
-
-  get description(): string {
-    return this.real?.description ?? 'tier-2 model (not loaded yet)';
-  }
-
-  async score(query: string, candidates: readonly RerankCandidate[], store?: Tier2Cache | null): Promise<number[]> {
-    return (await this.ready()).score(query, candidates, store);
-  }
-
-  async close(): Promise<void> {
-    const r = this.loaded ? await this.loaded.catch(() => null) : null;
-    await r?.close();
-  }
-}
 
 function errorInfo(e: unknown): { code: string; message: string } {
   if (isQuarryError(e)) return { code: e.code, message: e.message };
@@ -563,20 +448,9 @@ export class CollectionRegistry {
     void run(view)
       .then(
         (res) => {
-          const stats = (slot.canary = slot.canary?.shadow === id ? slot.canary : { shadow: id, compared: 0, failed: 0, overlapSum: 0, shiftSum: 0, shiftCount: 0 });
-          const docs = (r: typeof res) => [...new Set(r.results.map((x) => x.docId))].slice(0, 10);
-          const a = docs(live);
-          if (a.length === 0) return;
-          const b = new Set(docs(res));
-          const overlapAt10 = a.filter((x) => b.has(x)).length / a.length;
-          const shift = res.results.length > 0 && live.results.length > 0 ? res.results[0].score - live.results[0].score : null;
-          stats.compared++;
-          stats.overlapSum += overlapAt10;
-          if (shift !== null) {
-            stats.shiftSum += shift;
-            stats.shiftCount++;
-          }
-          recordCanary(name, { overlapAt10, top1ScoreShift: shift ?? 0 });
+          slot.canary = slot.canary?.shadow === id ? slot.canary : newCanaryTally(id);
+          const compared = compareWithShadow(slot.canary, live, res);
+          if (compared) recordCanary(name, compared);
         },
         (e: unknown) => {
           if (slot.canary?.shadow === id) slot.canary.failed++;
@@ -594,14 +468,7 @@ export class CollectionRegistry {
   /** What the canary has compared of the collection's current shadow (null: nothing yet). */
   canaryStats(name: string): CanaryStats | null {
     const c = this.slots.get(name)?.canary;
-    if (!c) return null;
-    return {
-      shadow: c.shadow,
-      compared: c.compared,
-      failed: c.failed,
-      meanOverlapAt10: c.compared > 0 ? Math.round((c.overlapSum / c.compared) * 1e4) / 1e4 : null,
-      meanTop1ScoreShift: c.shiftCount > 0 ? Math.round((c.shiftSum / c.shiftCount) * 1e4) / 1e4 : null,
-    };
+    return c ? canaryStatsOf(c) : null;
   }
 
   private loadShadow(slot: Slot, id: number): void {
