@@ -16,6 +16,7 @@ import { packageRoot } from '../embed/models/package-root.js';
 import { readEvalHistory, type EvalHistoryEntry } from '../eval/history.js';
 import { readJudgments } from '../eval/judgments.js';
 import { Collection } from '../store/collection.js';
+import { describeAnnFreshness } from '../store/collection-index.js';
 import { readLexicalState, type LexicalState } from '../store/collection-lexical.js';
 import type { Deployment, GateResult } from '../store/deployment.js';
 import type { ChunkingSettings, IndexSettings } from '../store/manifest.js';
@@ -416,7 +417,7 @@ function renderCard(f: CardFacts): string {
       ? 'not measured'
       : a.type === 'flat'
         ? `${a.recallAt10} (exact search)`
-        : `${a.recallAt10} on ${a.recallQueries} stored chunks as queries, against exact search (floor ${a.recallFloor})`;
+        : `${a.recallAt10} on ${a.recallQueries} stored chunks as queries, against exact search (floor ${a.recallFloor}); ${describeAnnFreshness(a)}`;
   const lex = f.index.lexical;
   L.push(...table(['', ''], [
     ['type', f.index.settings.type],

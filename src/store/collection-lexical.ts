@@ -21,9 +21,25 @@ export interface LexicalState {
   documents: number;
   terms: number;
   builtAt: string;
+  /**
+   * Chunks that entered or left the live set after `generation` and are not in the saved file
+   * (readers add them on load), as of version `checkedGeneration`, the last write.
+   */
+  pendingChanges?: number;
+  checkedGeneration?: number;
 }
 
 const TEXT_BLOCK = 2048;
+
+/**
+ * Changes a write may leave out of the saved BM25 file: the file is written whole, so a
+ * one-document write that rewrote it would cost what the collection weighs. Readers analyze
+ * the pending chunks' text when they load it (a few thousand short texts: tens of ms), and
+ * the limit grows with the index so a save's amortized cost per write stays flat.
+ */
+export function lexicalDeferLimit(documents: number): number {
+  return Math.max(1000, Math.ceil(documents * 0.01));
+}
 
 export function lexicalFile(c: Collection): string {
   return join(c.paths.indexes, 'bm25.qlex');
@@ -74,7 +90,14 @@ export async function updateLexicalIndex(c: Collection, opts: { rebuild?: boolea
   if (changes && changes.added.length === 0 && changes.removed.length === 0) {
     // nothing to index (an upsert of unchanged documents): the saved file already is this
     // version's index, so only the state moves, without reading or rewriting the file
-    const state: LexicalState = { ...prev!, generation: head };
+    const state: LexicalState = { ...prev!, generation: head, pendingChanges: 0, checkedGeneration: head };
+    c.db.transaction(() => c.db.setState('bm25', JSON.stringify(state)));
+    return state;
+  }
+  const pending = changes ? changes.added.length + changes.removed.length : 0;
+  if (changes && pending <= lexicalDeferLimit(prev!.documents)) {
+    // a small write: the saved file stays as it is (readers catch up with these changes)
+    const state: LexicalState = { ...prev!, pendingChanges: pending, checkedGeneration: head };
     c.db.transaction(() => c.db.setState('bm25', JSON.stringify(state)));
     return state;
   }
@@ -96,7 +119,15 @@ export async function updateLexicalIndex(c: Collection, opts: { rebuild?: boolea
   }
   const { params, parts } = index.serialize();
   await writeIndexFile(lexicalFile(c), { type: 'bm25', dims: 0, count: index.size, params: { ...params, analyzer: ANALYZER_VERSION } }, parts);
-  const state: LexicalState = { analyzer: ANALYZER_VERSION, generation: head, documents: index.size, terms: index.vocabularySize, builtAt: new Date().toISOString() };
+  const state: LexicalState = {
+    analyzer: ANALYZER_VERSION,
+    generation: head,
+    documents: index.size,
+    terms: index.vocabularySize,
+    builtAt: new Date().toISOString(),
+    pendingChanges: 0,
+    checkedGeneration: head,
+  };
   c.db.transaction(() => c.db.setState('bm25', JSON.stringify(state)));
   return state;
 }

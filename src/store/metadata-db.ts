@@ -74,6 +74,8 @@ CREATE TABLE IF NOT EXISTS doc_live (
 );
 CREATE INDEX IF NOT EXISTS doc_live_open ON doc_live(doc_id) WHERE to_gen IS NULL;
 CREATE INDEX IF NOT EXISTS doc_live_by_doc ON doc_live(doc_id, version);
+CREATE INDEX IF NOT EXISTS doc_live_from ON doc_live(from_gen);
+CREATE INDEX IF NOT EXISTS doc_live_to ON doc_live(to_gen) WHERE to_gen IS NOT NULL;
 CREATE TABLE IF NOT EXISTS chunks (
   id           INTEGER PRIMARY KEY,
   doc_id       TEXT NOT NULL,
@@ -261,7 +263,7 @@ export class MetadataDb {
   }
 
   sealGeneration(g: Omit<GenerationRow, 'documents' | 'chunks'>): GenerationRow {
-    const counts = this.counts();
+    const counts = this.countsAfter(g.id);
     const row: GenerationRow = { ...g, documents: counts.documents, chunks: counts.chunks };
     this.db
       .prepare(
@@ -271,6 +273,29 @@ export class MetadataDb {
     this.setState('head', String(g.id));
     this.db.prepare("DELETE FROM state WHERE key = 'pending'").run();
     return row;
+  }
+
+  /**
+   * The live set's size once generation `g` (the pending one, head + 1) is sealed: the head's
+   * recorded counts plus what entered and minus what left under `g`, found through the
+   * from_gen / to_gen indexes, so sealing a one-document write does not count the whole
+   * collection. Counted in full when the head's row is not there to start from.
+   */
+  private countsAfter(g: number): { documents: number; chunks: number } {
+    const head = this.head();
+    const base = head === 0 ? { documents: 0, chunks: 0 } : this.getGeneration(head);
+    if (!base || g !== head + 1) return this.counts();
+    const delta = (where: string) =>
+      this.db
+        .prepare(
+          `SELECT COUNT(DISTINCT l.rowid) AS documents, COUNT(c.id) AS chunks FROM doc_live l
+           LEFT JOIN chunks c ON c.doc_id = l.doc_id AND c.doc_version = l.version WHERE ${where}`,
+        )
+        .get(g) as { documents: number; chunks: number };
+    // an interval opened under g is still open (closing it under g deletes it: closeLive)
+    const entered = delta('l.from_gen = ?');
+    const left = delta('l.to_gen = ?');
+    return { documents: base.documents + entered.documents - left.documents, chunks: base.chunks + entered.chunks - left.chunks };
   }
 
   /** Whether any document entered or left the live set under generation `g`. */
@@ -555,25 +580,38 @@ export class MetadataDb {
            SELECT 1 FROM doc_live l WHERE l.doc_id = doc_versions.doc_id AND l.version = doc_versions.version)`,
       )
       .run().changes;
-    const chunks = this.removeOrphanChunks();
+    const chunks = this.removeOrphanChunks({ all: true });
     return { generations, versions, chunks };
   }
 
   /**
    * Removes chunk rows no document version owns: left by a write that crashed before it
    * published the document. Their versions were never live anywhere.
+   *
+   * Such rows are only ever new ones (a write's unpublished chunks) or the ones gc's history
+   * drop leaves, which passes `all`. So a write's recovery checks only the rows added since the
+   * last pass (the 'orphans-checked' mark: the highest chunk and text rowids then), which
+   * keeps opening a large collection for a one-document write from scanning every chunk.
    */
-  removeOrphanChunks(): number {
-    this.db.exec(
-      `DELETE FROM doc_texts WHERE NOT EXISTS (
-         SELECT 1 FROM doc_versions d WHERE d.doc_id = doc_texts.doc_id AND d.version = doc_texts.doc_version)`,
-    );
-    return this.db
+  removeOrphanChunks(opts: { all?: boolean } = {}): number {
+    const mark = opts.all ? null : (JSON.parse(this.getState('orphans-checked') ?? 'null') as { chunks: number; texts: number } | null);
+    this.db
       .prepare(
-        `DELETE FROM chunks WHERE NOT EXISTS (
+        `DELETE FROM doc_texts WHERE rowid > ? AND NOT EXISTS (
+           SELECT 1 FROM doc_versions d WHERE d.doc_id = doc_texts.doc_id AND d.version = doc_texts.doc_version)`,
+      )
+      .run(mark?.texts ?? 0);
+    const removed = this.db
+      .prepare(
+        `DELETE FROM chunks WHERE id > ? AND NOT EXISTS (
            SELECT 1 FROM doc_versions d WHERE d.doc_id = chunks.doc_id AND d.version = chunks.doc_version)`,
       )
-      .run().changes;
+      .run(mark?.chunks ?? 0).changes;
+    // after the deletes: a rowid freed at the top is reused by the next insert, above the mark
+    const top = (sql: string) => (this.db.prepare(sql).get() as { n: number }).n;
+    const next = { chunks: top('SELECT COALESCE(MAX(id), 0) AS n FROM chunks'), texts: top('SELECT COALESCE(MAX(rowid), 0) AS n FROM doc_texts') };
+    this.setState('orphans-checked', JSON.stringify(next));
+    return removed;
   }
 
   // --- card (read-only summaries) ---

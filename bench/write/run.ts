@@ -1,0 +1,227 @@
+/**
+ * `npm run bench:write`: what a one-document upsert costs in a large collection (issue 15,
+ * "writes that cost what changed"), embedding excluded. For 20,000 and all 175,432 Wikipedia
+ * passages, with the product's default index (flat) and HNSW, it builds a collection once
+ * (cached under bench/.cache/write, gitignored: vectors from a fast stand-in embedder, written
+ * in 256-passage batches as an ingest would, then the BM25 and ANN indexes built), then times
+ * `upsertDocuments` of one new document through the whole write path (writer lock, model
+ * fingerprint check, chunking, segment + SQLite commit, version seal, ANN and BM25 upkeep),
+ * minus the stand-in's own embedding time. Goal: median <= 50 ms, not growing with size.
+ *
+ * It also times a selective filtered vector search (a metadata filter matching ~0.1% of the
+ * passages) on a fresh reader, after a warm-up query.
+ *
+ * BENCH_WRITE_SIZES=20000 runs one size; BENCH_WRITE_RUNS (default 15) upserts per collection.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { computeFingerprint } from '../../src/embed/probes.js';
+import { resolveModel } from '../../src/embed/models/index.js';
+import { ModelTokenizer } from '../../src/embed/tokenizer.js';
+import { upsertDocuments } from '../../src/api/upsert-documents.js';
+import { Collection } from '../../src/store/collection.js';
+import { readAnnState, updateSearchIndexes } from '../../src/store/collection-index.js';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, type IndexSettings } from '../../src/store/manifest.js';
+import { LocalReader } from '../../src/store/local/local-reader.js';
+import { parseFilter } from '../../src/retrieve/filter/tree.js';
+import { CORPUS_PATH } from '../ann/paths.js';
+import { median, REPO_ROOT, writeMarkedSection } from '../support.js';
+import { StandInEmbedder } from './stand-in-embedder.js';
+
+const SIZES = (process.env.BENCH_WRITE_SIZES ?? '20000,175432').split(',').map(Number);
+const RUNS = Number(process.env.BENCH_WRITE_RUNS ?? 15);
+const BATCH = 256;
+const CACHE = join(REPO_ROOT, 'bench', '.cache', 'write');
+const INDEXES: Array<{ label: string; settings: IndexSettings }> = [
+  { label: 'flat (default)', settings: { type: 'flat' } },
+  { label: 'hnsw', settings: { type: 'hnsw' } },
+];
+/** Passages per metadata bucket value: a filter on one bucket matches ~0.1% of the collection. */
+const BUCKETS = 1000;
+
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+
+interface Passage {
+  _id: string;
+  title: string;
+  text: string;
+}
+
+function passages(limit: number): Passage[] {
+  const out: Passage[] = [];
+  for (const line of readFileSync(CORPUS_PATH, 'utf8').split('\n')) {
+    if (out.length === limit) break;
+    if (line.trim()) out.push(JSON.parse(line) as Passage);
+  }
+  return out;
+}
+
+/** Writes the passages as one version, the way an ingest's batches commit, then builds the indexes. */
+async function build(dataDir: string, name: string, index: IndexSettings, embedder: StandInEmbedder, docs: Passage[]): Promise<number> {
+  const t0 = performance.now();
+  await rm(join(dataDir, name), { recursive: true, force: true });
+  await mkdir(dataDir, { recursive: true });
+  const m = embedder.identity;
+  const c = await Collection.create(dataDir, name, {
+    format: MANIFEST_FORMAT,
+    formatVersion: MANIFEST_VERSION,
+    name,
+    createdAt: new Date().toISOString(),
+    model: m,
+    fingerprint: await computeFingerprint(embedder),
+    chunking: { chunkTokens: 256, overlapTokens: 32 },
+    index,
+  });
+  try {
+    const embeddedWith = `${m.id}:${m.variant}@${m.weightsSha256.slice(0, 12)}`;
+    const chunking = JSON.stringify({ chunkTokens: 256, overlapTokens: 32 });
+    const gen = c.beginWrite();
+    const now = new Date().toISOString();
+    for (let i = 0; i < docs.length; i += BATCH) {
+      const block = docs.slice(i, i + BATCH);
+      const chunks = block.map((p) => ({
+        doc_id: p._id,
+        doc_version: 1,
+        seq: 0,
+        text: p.text,
+        start: 0,
+        end: p.text.length,
+        token_count: 0,
+        text_hash: sha(p.text),
+        embed_hash: sha(`${embeddedWith}\0${p.title}\n${p.text}`),
+      }));
+      const publish = block.map((p, j) => ({
+        doc_id: p._id,
+        version: 1,
+        source: p._id,
+        locator: null,
+        format: 'record',
+        title: p.title,
+        metadata: JSON.stringify({ bucket: (i + j) % BUCKETS }),
+        content_hash: sha(p.text),
+        byte_length: Buffer.byteLength(p.text),
+        chunk_count: 1,
+        embedded_with: embeddedWith,
+        chunking,
+        ingested_at: now,
+      }));
+      const vectors = await embedder.embed(block.map((p) => `${p.title}\n${p.text}`));
+      await c.writeBatch({ chunks, vectors, publish, texts: block.map((p) => ({ doc_id: p._id, doc_version: 1, seq: 0, offset: 0, text: p.text })) }, gen);
+    }
+    c.endWrite(gen, 'bench', 'write benchmark');
+    await updateSearchIndexes(c);
+  } finally {
+    await c.close();
+  }
+  return performance.now() - t0;
+}
+
+interface Row {
+  passages: number;
+  index: string;
+  buildMs: number | null;
+  upsertMs: number[];
+  medianMs: number;
+  maxMs: number;
+  filteredSearchMs: number;
+}
+
+async function measure(dataDir: string, name: string, embedder: StandInEmbedder, size: number, label: string): Promise<Omit<Row, 'buildMs'>> {
+  const upsertMs: number[] = [];
+  const stamp = Date.now().toString(36);
+  for (let i = 0; i < RUNS; i++) {
+    embedder.ms = 0;
+    const t0 = performance.now();
+    const report = await upsertDocuments(
+      [{ id: `bench-upsert-${stamp}-${i}`, title: 'Benchmark document', text: `One new passage, number ${i} of run ${stamp}, written into a large collection to time what a one-document upsert costs.`, metadata: { bucket: -1 } }],
+      { dataDir, collection: name, embedder },
+    );
+    upsertMs.push(performance.now() - t0 - embedder.ms);
+    if (report.documentsAdded !== 1) throw new Error(`upsert ${i} added ${report.documentsAdded} documents`);
+  }
+  // a selective filtered search on a fresh reader (as a CLI search opens one), after one warm-up query
+  const reader = await LocalReader.open(dataDir, name);
+  let filteredSearchMs: number;
+  try {
+    const filter = reader.prepareFilter(parseFilter({ bucket: 7 }));
+    const q = await embedder.embedQuery('history of the city');
+    await reader.searchVectors(q, 10, { filter });
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const f = reader.prepareFilter(parseFilter({ bucket: 7 + i }));
+      const t0 = performance.now();
+      const hits = await reader.searchVectors(q, 10, { filter: f });
+      times.push(performance.now() - t0);
+      if (hits.length !== 10) throw new Error(`filtered search found ${hits.length} hits`);
+    }
+    filteredSearchMs = median(times);
+  } finally {
+    await reader.close();
+  }
+  const c = await Collection.open(dataDir, name, 'read');
+  const ann = readAnnState(c);
+  await c.close();
+  const r = { passages: size, index: label, upsertMs, medianMs: median(upsertMs), maxMs: Math.max(...upsertMs), filteredSearchMs };
+  console.log(`${label} ${size}: upsert median ${r.medianMs.toFixed(1)} ms (max ${r.maxMs.toFixed(1)}), filtered search ${filteredSearchMs.toFixed(1)} ms; ann ${ann ? JSON.stringify(ann) : 'none'}`);
+  return r;
+}
+
+async function main(): Promise<void> {
+  const model = await resolveModel('sentence-transformers/all-MiniLM-L6-v2');
+  const embedder = new StandInEmbedder(await ModelTokenizer.load(model.tokenizerPath, model.spec.maxSeqLength));
+  const loadBefore = loadavg();
+  const rows: Row[] = [];
+  const all = passages(Math.max(...SIZES));
+  for (const size of SIZES) {
+    for (const { label, settings } of INDEXES) {
+      const name = `wiki-${size}-${settings.type}`;
+      const marker = join(CACHE, `${name}.built.json`);
+      let buildMs: number | null = null;
+      if (!existsSync(marker)) {
+        buildMs = await build(CACHE, name, settings, embedder, all.slice(0, size));
+        writeFileSync(marker, JSON.stringify({ passages: size, buildMs }));
+        console.log(`built ${name} in ${(buildMs / 1000).toFixed(1)} s`);
+      }
+      const built = JSON.parse(readFileSync(marker, 'utf8')) as { buildMs: number };
+      rows.push({ ...(await measure(CACHE, name, embedder, size, label)), buildMs: buildMs ?? built.buildMs });
+    }
+  }
+  const ratio = (label: string) => {
+    const [small, large] = [Math.min(...SIZES), Math.max(...SIZES)].map((n) => rows.find((r) => r.passages === n && r.index === label)!);
+    return large.medianMs / small.medianMs;
+  };
+  const result = {
+    command: 'npm run bench:write',
+    date: new Date().toISOString(),
+    cpu: `${cpus()[0]?.model ?? 'unknown'} x${cpus().length}`,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    loadAverage: { before: loadBefore, after: loadavg() },
+    node: process.version,
+    runs: RUNS,
+    goalMs: 50,
+    rows,
+    ratios: Object.fromEntries(INDEXES.map(({ label }) => [label, SIZES.length > 1 ? ratio(label) : null])),
+  };
+  writeFileSync(join(REPO_ROOT, 'bench', 'results', 'write.json'), JSON.stringify(result, null, 2) + '\n');
+  const lines = [
+    '## One-document upsert (`npm run bench:write`)',
+    '',
+    `${result.date.slice(0, 10)}, ${result.cpu}, Node ${result.node}, load average ${loadBefore.map((x) => x.toFixed(1)).join(' ')} at the start. ` +
+      `Median of ${RUNS} upserts of one new document through \`upsertDocuments\` (writer lock, fingerprint check, chunking, commit, version seal, ANN and BM25 upkeep), ` +
+      `the stand-in embedder's time subtracted (bench/write/stand-in-embedder.ts; vectors 384-d). Goal: <= 50 ms, not growing with the collection. ` +
+      'Filtered search: one vector query with a metadata filter matching 0.1% of the passages, on a fresh reader after one warm-up query.',
+    '',
+    '| passages | index | upsert median ms | upsert max ms | filtered search ms | collection build s |',
+    '|---:|---|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.passages} | ${r.index} | ${r.medianMs.toFixed(1)} | ${r.maxMs.toFixed(1)} | ${r.filteredSearchMs.toFixed(1)} | ${r.buildMs === null ? '' : (r.buildMs / 1000).toFixed(0)} |`),
+    '',
+    ...INDEXES.map(({ label }) => (result.ratios[label] === null ? '' : `Ratio ${Math.max(...SIZES)} / ${Math.min(...SIZES)} passages, ${label}: ${result.ratios[label]!.toFixed(2)}.`)).filter(Boolean),
+  ];
+  writeMarkedSection(join(REPO_ROOT, 'BENCHMARKS.md'), 'bench:write', lines.join('\n'));
+  console.log(lines.join('\n'));
+}
+
+await main();
