@@ -426,7 +426,13 @@ function renderCard(f: CardFacts): string {
     ['vectors', a.vectors],
     ['recall@10', recall],
     ['built', `${a.builtAt} (content version ${a.generation})`],
-    ['BM25', lex ? `analyzer ${lex.analyzer}, ${lex.documents} chunks, ${lex.terms} terms, built ${lex.builtAt}` : 'not saved yet (built in memory by the first lexical search)'],
+    [
+      'BM25',
+      lex
+        ? `analyzer ${lex.analyzer}, ${lex.documents} chunks, ${lex.terms} terms, built ${lex.builtAt} (content version ${lex.generation})` +
+          (lex.pendingChanges ? `; ${lex.pendingChanges} changes since are not in the saved file yet (readers add them on load)` : '')
+        : 'not saved yet (built in memory by the first lexical search)',
+    ],
   ]));
   L.push('');
 

@@ -55,11 +55,11 @@ export interface AnnState {
   vectors: number;
   memoryBytes: number;
   /**
-   * Changes committed after `generation` and not in the saved file (readers add them on load),
-   * as of version `checkedGeneration`, the last write.
+   * Chunks that entered or left the live set after `generation`, so are not in the saved file
+   * (readers add them on load). Counted when the state is read (readAnnState), never stored:
+   * a small write then changes nothing here.
    */
   pendingChanges?: number;
-  checkedGeneration?: number;
 }
 
 /**
@@ -81,7 +81,9 @@ export function indexFile(c: Collection, type: IndexType): string {
 
 export function readAnnState(c: Collection): AnnState | null {
   const raw = c.db.getState('ann');
-  return raw ? (JSON.parse(raw) as AnnState) : null;
+  if (!raw) return null;
+  const state = JSON.parse(raw) as AnnState;
+  return state.fallback ? state : { ...state, pendingChanges: c.db.changeCountSince(state.generation) };
 }
 
 /** Vectors needed before an index type can be trained well (FAISS warns under 39 per centroid). */
@@ -115,11 +117,12 @@ export async function updateCollectionIndex(c: Collection, opts: { rebuild?: boo
   const settings = c.manifest.index;
   const notes: string[] = [];
   if (settings.type === 'flat') {
-    c.db.transaction(() => c.db.setState('ann', ''));
+    if (c.db.getState('ann')) c.db.transaction(() => c.db.setState('ann', ''));
     return { state: null, notes };
   }
   const head = c.db.head();
   const prev = readAnnState(c);
+  delete prev?.pendingChanges;
   const sameSettings = prev && prev.type === settings.type && JSON.stringify(prev.params) === JSON.stringify(settings.params ?? {});
   const file = indexFile(c, settings.type);
   let index: VectorIndex | null = null;
@@ -130,10 +133,8 @@ export async function updateCollectionIndex(c: Collection, opts: { rebuild?: boo
     const { added, removed } = c.db.changesSince(prev!.generation);
     changed = added.length + removed.length;
     if (changed <= annDeferLimit(prev!.vectors)) {
-      // a small write: the saved file stays as it is (readers catch up with these changes)
-      const state: AnnState = { ...prev!, pendingChanges: changed, checkedGeneration: head };
-      c.db.transaction(() => c.db.setState('ann', JSON.stringify(state)));
-      return { state, notes };
+      // a small write: the saved file and its state stay as they are (readers catch up with these changes)
+      return { state: { ...prev!, pendingChanges: changed }, notes };
     }
     // a damaged saved index is derived data: the write builds it anew instead (below)
     index = await loadIndex(file, { type: settings.type }).catch((e: unknown) => {
@@ -206,8 +207,6 @@ export async function updateCollectionIndex(c: Collection, opts: { rebuild?: boo
     changedSinceRecall: recall.changedSinceRecall,
     vectors: index.size,
     memoryBytes: index.stats().memoryBytes,
-    pendingChanges: 0,
-    checkedGeneration: head,
   };
   c.db.transaction(() => c.db.setState('ann', JSON.stringify(state)));
   return { state, notes };

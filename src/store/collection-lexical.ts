@@ -22,11 +22,10 @@ export interface LexicalState {
   terms: number;
   builtAt: string;
   /**
-   * Chunks that entered or left the live set after `generation` and are not in the saved file
-   * (readers add them on load), as of version `checkedGeneration`, the last write.
+   * Chunks that entered or left the live set after `generation`, so are not in the saved file
+   * (readers add them on load). Counted when the state is read, never stored.
    */
   pendingChanges?: number;
-  checkedGeneration?: number;
 }
 
 const TEXT_BLOCK = 2048;
@@ -47,10 +46,18 @@ export function lexicalFile(c: Collection): string {
 
 export function readLexicalState(c: Collection): LexicalState | null {
   const raw = c.db.getState('bm25');
-  return raw ? (JSON.parse(raw) as LexicalState) : null;
+  if (!raw) return null;
+  const state = JSON.parse(raw) as LexicalState;
+  return { ...state, pendingChanges: c.db.changeCountSince(state.generation) };
 }
 
 export { lexicalText } from '../lexical/lexical-text.js';
+
+/** The state as stored: without the pending count, which is counted when read. */
+function stored(s: LexicalState): LexicalState {
+  const { pendingChanges: _, ...rest } = s;
+  return rest;
+}
 
 async function addChunks(c: Collection, index: Bm25Index, ids: number[]): Promise<void> {
   for (let i = 0; i < ids.length; i += TEXT_BLOCK) {
@@ -90,16 +97,14 @@ export async function updateLexicalIndex(c: Collection, opts: { rebuild?: boolea
   if (changes && changes.added.length === 0 && changes.removed.length === 0) {
     // nothing to index (an upsert of unchanged documents): the saved file already is this
     // version's index, so only the state moves, without reading or rewriting the file
-    const state: LexicalState = { ...prev!, generation: head, pendingChanges: 0, checkedGeneration: head };
-    c.db.transaction(() => c.db.setState('bm25', JSON.stringify(state)));
+    const state: LexicalState = { ...prev!, generation: head, pendingChanges: 0 };
+    c.db.transaction(() => c.db.setState('bm25', JSON.stringify(stored(state))));
     return state;
   }
   const pending = changes ? changes.added.length + changes.removed.length : 0;
   if (changes && pending <= lexicalDeferLimit(prev!.documents)) {
-    // a small write: the saved file stays as it is (readers catch up with these changes)
-    const state: LexicalState = { ...prev!, pendingChanges: pending, checkedGeneration: head };
-    c.db.transaction(() => c.db.setState('bm25', JSON.stringify(state)));
-    return state;
+    // a small write: the saved file and its state stay as they are (readers catch up with these changes)
+    return { ...prev!, pendingChanges: pending };
   }
   let index = changes ? await loadSaved(c, prev).catch(() => null) : null;
   if (index && changes) {
@@ -125,8 +130,6 @@ export async function updateLexicalIndex(c: Collection, opts: { rebuild?: boolea
     documents: index.size,
     terms: index.vocabularySize,
     builtAt: new Date().toISOString(),
-    pendingChanges: 0,
-    checkedGeneration: head,
   };
   c.db.transaction(() => c.db.setState('bm25', JSON.stringify(state)));
   return state;

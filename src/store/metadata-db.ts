@@ -183,6 +183,8 @@ export type HydratedChunk = ChunkRow & {
 /** Live at head: an open interval. */
 const LIVE = 'l.to_gen IS NULL';
 /** Live in generation ?: the interval contains it. */
+/** Rows a write-open's orphan check may find above its mark before it moves the mark up. */
+const MARK_STRIDE = 4096;
 const LIVE_AT = 'l.from_gen <= @gen AND (l.to_gen IS NULL OR l.to_gen > @gen)';
 
 export class MetadataDb {
@@ -456,10 +458,12 @@ export class MetadataDb {
    * to the live set of that sealed generation exactly (a reader pinned to one version).
    */
   changesSince(since: number, upTo?: number): { added: VectorRef[]; removed: number[] } {
+    // CROSS JOIN keeps doc_live outer, found through its from_gen / to_gen indexes: SQLite
+    // would otherwise walk every chunk in id order to spare the sort of a few rows
     if (upTo === undefined) {
       const added = this.db
         .prepare(
-          `SELECT c.id, c.segment, c.row FROM doc_live l JOIN chunks c ON c.doc_id = l.doc_id AND c.doc_version = l.version
+          `SELECT c.id, c.segment, c.row FROM doc_live l CROSS JOIN chunks c ON c.doc_id = l.doc_id AND c.doc_version = l.version
            WHERE l.to_gen IS NULL AND l.from_gen > ? ORDER BY c.id`,
         )
         .all(since) as VectorRef[];
@@ -475,7 +479,7 @@ export class MetadataDb {
     }
     const added = this.db
       .prepare(
-        `SELECT c.id, c.segment, c.row FROM doc_live l JOIN chunks c ON c.doc_id = l.doc_id AND c.doc_version = l.version
+        `SELECT c.id, c.segment, c.row FROM doc_live l CROSS JOIN chunks c ON c.doc_id = l.doc_id AND c.doc_version = l.version
          WHERE l.from_gen > @since AND l.from_gen <= @upTo AND (l.to_gen IS NULL OR l.to_gen > @upTo) ORDER BY c.id`,
       )
       .all({ since, upTo }) as VectorRef[];
@@ -488,6 +492,13 @@ export class MetadataDb {
         .all({ since, upTo }) as Array<{ id: number }>
     ).map((r) => r.id);
     return { added, removed };
+  }
+
+  /** How many chunks entered or left the live set after generation `since` (at head). */
+  changeCountSince(since: number): number {
+    const count = (where: string) =>
+      (this.db.prepare(`SELECT COUNT(*) AS n FROM doc_live l CROSS JOIN chunks c ON c.doc_id = l.doc_id AND c.doc_version = l.version WHERE ${where}`).get({ since }) as { n: number }).n;
+    return count('l.to_gen IS NULL AND l.from_gen > @since') + count('l.to_gen IS NOT NULL AND l.to_gen > @since AND l.from_gen <= @since');
   }
 
   /** Vector locations of the given chunk ids. */
@@ -595,12 +606,12 @@ export class MetadataDb {
    */
   removeOrphanChunks(opts: { all?: boolean } = {}): number {
     const mark = opts.all ? null : (JSON.parse(this.getState('orphans-checked') ?? 'null') as { chunks: number; texts: number } | null);
-    this.db
+    const texts = this.db
       .prepare(
         `DELETE FROM doc_texts WHERE rowid > ? AND NOT EXISTS (
            SELECT 1 FROM doc_versions d WHERE d.doc_id = doc_texts.doc_id AND d.version = doc_texts.doc_version)`,
       )
-      .run(mark?.texts ?? 0);
+      .run(mark?.texts ?? 0).changes;
     const removed = this.db
       .prepare(
         `DELETE FROM chunks WHERE id > ? AND NOT EXISTS (
@@ -610,7 +621,11 @@ export class MetadataDb {
     // after the deletes: a rowid freed at the top is reused by the next insert, above the mark
     const top = (sql: string) => (this.db.prepare(sql).get() as { n: number }).n;
     const next = { chunks: top('SELECT COALESCE(MAX(id), 0) AS n FROM chunks'), texts: top('SELECT COALESCE(MAX(rowid), 0) AS n FROM doc_texts') };
-    this.setState('orphans-checked', JSON.stringify(next));
+    // moved only when something was deleted or the rows above it grew many: a write-open that
+    // found nothing then writes nothing (no commit to wait for)
+    if (!mark || removed > 0 || texts > 0 || next.chunks - mark.chunks > MARK_STRIDE || next.texts - mark.texts > MARK_STRIDE) {
+      this.setState('orphans-checked', JSON.stringify(next));
+    }
     return removed;
   }
 
