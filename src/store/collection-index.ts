@@ -300,7 +300,7 @@ export class CollectionSearcher {
     }
     if (!this.ann) {
       // exact already: score only the allowed rows
-      return this.exact!.search(query, this.exact!.size).filter((h) => allowed.has(h.id)).slice(0, k);
+      return this.exact!.searchAmong(query, k, allowed);
     }
     const refs = this.c.db.snapshot(() => this.c.db.vectorRefsOf(ids));
     const sub = rowsOf(this.c, refs);
