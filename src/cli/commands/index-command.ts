@@ -85,7 +85,7 @@ export function registerIndex(program: Command): void {
         process.stdout.write(
           report.ann.fallback
             ? `index ${report.ann.type}: ${report.ann.fallback}\n`
-            : `index ${report.ann.type} ${JSON.stringify(report.ann.params)}: ${report.ann.vectors} vectors saved, recall@10 ${report.ann.recallAt10} ${describeAnnFreshness(report.ann)}\n`,
+            : `index ${report.ann.type} ${JSON.stringify(report.ann.params)}: ${report.ann.vectors} vectors saved, measured recall@10 ${report.ann.recallAt10} (${describeAnnFreshness(report.ann)})\n`,
         );
       }
     });
