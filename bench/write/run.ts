@@ -12,7 +12,7 @@
  * (what the small writes put off). It also times a selective filtered vector search (a metadata filter matching ~0.1% of the
  * passages) on a fresh reader, after a warm-up query.
  *
- * BENCH_WRITE_SIZES=20000 runs one size; BENCH_WRITE_RUNS (default 15) upserts per collection.
+ * BENCH_WRITE_SIZES=20000 runs one size; BENCH_WRITE_RUNS (default 31) upserts per collection.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
@@ -34,7 +34,7 @@ import { median, REPO_ROOT, writeMarkedSection } from '../support.js';
 import { StandInEmbedder } from './stand-in-embedder.js';
 
 const SIZES = (process.env.BENCH_WRITE_SIZES ?? '20000,175432').split(',').map(Number);
-const RUNS = Number(process.env.BENCH_WRITE_RUNS ?? 15);
+const RUNS = Number(process.env.BENCH_WRITE_RUNS ?? 31);
 const BATCH = 256;
 const CACHE = join(REPO_ROOT, 'bench', '.cache', 'write');
 const INDEXES: Array<{ label: string; settings: IndexSettings }> = [
@@ -124,10 +124,12 @@ async function build(dataDir: string, name: string, index: IndexSettings, embedd
 interface Row {
   passages: number;
   index: string;
-  buildMs: number | null;
+  buildMs: number;
   upsertMs: number[];
   medianMs: number;
   maxMs: number;
+  /** Median CPU time (user + system) of the process per upsert, embedding excluded. */
+  cpuMedianMs: number;
   /** Documents and time of the write that brought the saved index files up to date. */
   catchUpDocs: number;
   catchUpMs: number;
@@ -137,8 +139,8 @@ interface Row {
   after: { ann: AnnState | null; lexical: LexicalState | null };
 }
 
-/** Upserts `n` new documents; returns the time minus the stand-in's embedding. */
-async function upsert(dataDir: string, name: string, embedder: StandInEmbedder, tag: string, n: number): Promise<number> {
+/** Upserts `n` new documents; returns the wall and CPU (user + system) time minus the stand-in's embedding. */
+async function upsert(dataDir: string, name: string, embedder: StandInEmbedder, tag: string, n: number): Promise<{ ms: number; cpuMs: number }> {
   const docs = Array.from({ length: n }, (_, i) => ({
     id: `bench-${tag}-${i}`,
     title: 'Benchmark document',
@@ -146,19 +148,37 @@ async function upsert(dataDir: string, name: string, embedder: StandInEmbedder, 
     metadata: { bucket: -1 },
   }));
   embedder.ms = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const report = await upsertDocuments(docs, { dataDir, collection: name, embedder });
   const ms = performance.now() - t0 - embedder.ms;
+  const cpu = process.cpuUsage(cpu0);
   if (report.documentsAdded !== n) throw new Error(`upsert ${tag} added ${report.documentsAdded} documents, not ${n}`);
-  return ms;
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000 - embedder.ms };
 }
 
-async function measure(dataDir: string, name: string, embedder: StandInEmbedder, size: number, label: string): Promise<Omit<Row, 'buildMs'>> {
+/**
+ * One-document upserts into every collection in turn, round after round: on a shared machine
+ * whose load comes and goes, each size sees the same moments, so their ratio is fair.
+ */
+async function timeUpserts(dataDir: string, names: string[], embedder: StandInEmbedder): Promise<Map<string, { ms: number[]; cpuMs: number[] }>> {
   const stamp = Date.now().toString(36);
+  const out = new Map(names.map((n) => [n, { ms: [] as number[], cpuMs: [] as number[] }]));
   // untimed: the first write-open of a collection built by an older quarry adds its indexes
-  await upsert(dataDir, name, embedder, `${stamp}-warm`, 1);
-  const upsertMs: number[] = [];
-  for (let i = 0; i < RUNS; i++) upsertMs.push(await upsert(dataDir, name, embedder, `${stamp}-${i}`, 1));
+  for (const name of names) await upsert(dataDir, name, embedder, `${stamp}-warm`, 1);
+  for (let i = 0; i < RUNS; i++) {
+    for (const name of names) {
+      const t = await upsert(dataDir, name, embedder, `${stamp}-${i}`, 1);
+      out.get(name)!.ms.push(t.ms);
+      out.get(name)!.cpuMs.push(t.cpuMs);
+    }
+  }
+  return out;
+}
+
+async function measure(dataDir: string, name: string, embedder: StandInEmbedder, size: number, label: string, times: { ms: number[]; cpuMs: number[] }): Promise<Omit<Row, 'buildMs'>> {
+  const stamp = Date.now().toString(36);
+  const upsertMs = times.ms;
   // The write that brings the saved index files up to date (the changes they lack pass their
   // defer limit): what the small writes before it put off, paid once.
   const c0 = await Collection.open(dataDir, name, 'read');
@@ -167,7 +187,7 @@ async function measure(dataDir: string, name: string, embedder: StandInEmbedder,
   await c0.close();
   const limits = [lex ? lexicalDeferLimit(lex.documents) - (lex.pendingChanges ?? 0) : 0, ann && !ann.fallback ? annDeferLimit(ann.vectors) - (ann.pendingChanges ?? 0) : 0];
   const catchUpDocs = Math.max(...limits) + 1;
-  const catchUpMs = await upsert(dataDir, name, embedder, `${stamp}-catch-up`, catchUpDocs);
+  const catchUpMs = (await upsert(dataDir, name, embedder, `${stamp}-catch-up`, catchUpDocs)).ms;
   // a selective filtered search on a fresh reader (as a CLI search opens one), after one warm-up query
   const reader = await LocalReader.open(dataDir, name);
   let filteredSearchMs: number;
@@ -197,8 +217,8 @@ async function measure(dataDir: string, name: string, embedder: StandInEmbedder,
   const c = await Collection.open(dataDir, name, 'read');
   const after = { ann: readAnnState(c), lexical: readLexicalState(c) };
   await c.close();
-  const r = { passages: size, index: label, upsertMs, medianMs: median(upsertMs), maxMs: Math.max(...upsertMs), catchUpDocs, catchUpMs, filteredSearchMs, filterSqlMs, after };
-  console.log(`${label} ${size}: upsert median ${r.medianMs.toFixed(1)} ms (max ${r.maxMs.toFixed(1)}), catch-up of ${catchUpDocs} docs ${catchUpMs.toFixed(0)} ms, filtered search ${filteredSearchMs.toFixed(1)} ms + filter SQL ${filterSqlMs.toFixed(1)} ms; ${JSON.stringify(after)}`);
+  const r = { passages: size, index: label, upsertMs, medianMs: median(upsertMs), maxMs: Math.max(...upsertMs), cpuMedianMs: median(times.cpuMs), catchUpDocs, catchUpMs, filteredSearchMs, filterSqlMs, after };
+  console.log(`${label} ${size}: upsert median ${r.medianMs.toFixed(1)} ms (max ${r.maxMs.toFixed(1)}, CPU ${r.cpuMedianMs.toFixed(1)}), catch-up of ${catchUpDocs} docs ${catchUpMs.toFixed(0)} ms, filtered search ${filteredSearchMs.toFixed(1)} ms + filter SQL ${filterSqlMs.toFixed(1)} ms; ${JSON.stringify(after)}`);
   return r;
 }
 
@@ -207,21 +227,24 @@ async function main(): Promise<void> {
   const embedder = new StandInEmbedder(await ModelTokenizer.load(model.tokenizerPath, model.spec.maxSeqLength));
   const loadBefore = loadavg();
   const rows: Row[] = [];
-  for (const size of SIZES) {
-    for (const { label, settings } of INDEXES) {
-      const name = `wiki-${size}-${settings.type}`;
-      const marker = join(CACHE, `${name}.built.json`);
-      let buildMs: number | null = null;
-      if (!existsSync(marker)) {
-        // read only to build: the passages would otherwise sit in the heap every upsert's full GC walks (sqlite.ts close)
-        buildMs = await build(CACHE, name, settings, embedder, passages(size));
-        writeFileSync(marker, JSON.stringify({ passages: size, buildMs }));
-        console.log(`built ${name} in ${(buildMs / 1000).toFixed(1)} s`);
-      }
-      const built = JSON.parse(readFileSync(marker, 'utf8')) as { buildMs: number };
-      rows.push({ ...(await measure(CACHE, name, embedder, size, label)), buildMs: buildMs ?? built.buildMs });
+  const collections = SIZES.flatMap((size) => INDEXES.map(({ label, settings }) => ({ size, label, settings, name: `wiki-${size}-${settings.type}` })));
+  const buildMs = new Map<string, number>();
+  for (const { size, settings, name } of collections) {
+    const marker = join(CACHE, `${name}.built.json`);
+    if (!existsSync(marker)) {
+      // read only to build: the passages would otherwise sit in the heap every upsert's full GC walks (sqlite.ts close)
+      const ms = await build(CACHE, name, settings, embedder, passages(size));
+      writeFileSync(marker, JSON.stringify({ passages: size, buildMs: ms }));
+      console.log(`built ${name} in ${(ms / 1000).toFixed(1)} s`);
     }
+    buildMs.set(name, (JSON.parse(readFileSync(marker, 'utf8')) as { buildMs: number }).buildMs);
   }
+  const times = await timeUpserts(
+    CACHE,
+    collections.map((c) => c.name),
+    embedder,
+  );
+  for (const { size, label, name } of collections) rows.push({ ...(await measure(CACHE, name, embedder, size, label, times.get(name)!)), buildMs: buildMs.get(name)! });
   const ratio = (label: string) => {
     const [small, large] = [Math.min(...SIZES), Math.max(...SIZES)].map((n) => rows.find((r) => r.passages === n && r.index === label)!);
     return large.medianMs / small.medianMs;
@@ -242,20 +265,21 @@ async function main(): Promise<void> {
   const lines = [
     '## One-document upsert (`npm run bench:write`)',
     '',
-    `${result.date.slice(0, 10)}, ${result.cpu}, Node ${result.node}, load average ${loadBefore.map((x) => x.toFixed(1)).join(' ')} at the start. ` +
-      `Median of ${RUNS} upserts of one new document through \`upsertDocuments\` (writer lock, fingerprint check, chunking, commit, version seal, ANN and BM25 upkeep), ` +
+    `Command: \`npm run bench:write\`. ${result.date.slice(0, 10)}, ${result.cpu} (lscpu model name), Node ${result.node}, load average ${loadBefore.map((x) => x.toFixed(1)).join(' ')} at the start. ` +
+      `Median of ${RUNS} upserts of one new document per collection (the collections take turns, round after round, so passing load on the shared machine falls on every size alike) through \`upsertDocuments\` (writer lock, fingerprint check, chunking, commit, version seal, ANN and BM25 upkeep), ` +
       `the stand-in embedder's time subtracted (bench/write/stand-in-embedder.ts; vectors 384-d). Goal: <= 50 ms, not growing with the collection. ` +
+      'CPU: user + system time of all the process\'s threads per upsert (V8\'s GC helpers included, so it can pass the wall time; less sensitive to other load than wall time, which also waits for fsync). ' +
       'One untimed upsert before them (a collection cached by an older build gets its new indexes then). ' +
       'Catch-up write: one upsert of as many new documents as it takes for the changes the saved ANN / BM25 files lack to pass their defer limit, so that it rewrites them (the cost the small writes put off). ' +
       'Filtered search: one vector query among the matches of a metadata filter matching 0.1% of the passages (176), on a fresh reader after one warm-up query; ' +
       'the SQL that finds the matches (every live document\'s metadata is read: no index on metadata) is timed apart.',
     '',
-    '| passages | index | upsert median ms | upsert max ms | catch-up write: docs, ms (ms/doc) | filtered vector search ms | filter SQL ms | collection build s |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|',
+    '| passages | index | upsert median ms | upsert max ms | upsert CPU median ms | catch-up write: docs, ms (ms/doc) | filtered vector search ms | filter SQL ms | collection build s |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.passages} | ${r.index} | ${r.medianMs.toFixed(1)} | ${r.maxMs.toFixed(1)} | ${r.catchUpDocs}, ${r.catchUpMs.toFixed(0)} (${(r.catchUpMs / r.catchUpDocs).toFixed(1)}) | ` +
-        `${r.filteredSearchMs.toFixed(1)} | ${r.filterSqlMs.toFixed(0)} | ${r.buildMs === null ? '' : (r.buildMs / 1000).toFixed(0)} |`,
+        `| ${r.passages} | ${r.index} | ${r.medianMs.toFixed(1)} | ${r.maxMs.toFixed(1)} | ${r.cpuMedianMs.toFixed(1)} | ${r.catchUpDocs}, ${r.catchUpMs.toFixed(0)} (${(r.catchUpMs / r.catchUpDocs).toFixed(1)}) | ` +
+        `${r.filteredSearchMs.toFixed(1)} | ${r.filterSqlMs.toFixed(0)} | ${(r.buildMs / 1000).toFixed(0)} |`,
     ),
     '',
     ...INDEXES.map(({ label }) => (result.ratios[label] === null ? '' : `Ratio ${Math.max(...SIZES)} / ${Math.min(...SIZES)} passages, ${label}: ${result.ratios[label]!.toFixed(2)}.`)).filter(Boolean),
