@@ -219,3 +219,28 @@ test('chunk rows a write left unpublished are removed when the collection is nex
   }
   assert.equal((await check(opts('orphans'))).ok, true);
 });
+
+test('a saved index older than the history gc kept is rebuilt, never caught up from intervals gc dropped', async () => {
+  const o = opts('history');
+  await upsertDocuments([...docs('h', 20), { id: 'gone', text: 'The axolotl regrows its limbs.' }], o);
+  await deleteDocuments(['gone'], o);
+  await upsertDocuments([{ id: 'later', text: 'A later document.' }], o);
+  const i = await info(o);
+  assert.equal(i.lexical!.generation, i.version - 2, 'both writes were left out of the saved BM25 file');
+  // gc's history drop without its rebuild (a gc interrupted between the two): the interval
+  // that says "gone" left the live set is forgotten
+  const c = await Collection.open(dir.path, 'history', 'write');
+  c.db.transaction(() => c.db.dropHistoryBefore(i.version));
+  await c.close();
+  const reader = await LocalReader.open(dir.path, 'history');
+  try {
+    assert.equal((await reader.chunksHolding('axolotl')).size, 0, 'the deleted chunk is not in the BM25 index readers use');
+    assert.equal((await reader.chunksHolding('later')).size, 1);
+  } finally {
+    await reader.close();
+  }
+  await upsertDocuments([{ id: 'last', text: 'The last one.' }], o);
+  const after = await info(o);
+  assert.equal(after.lexical!.generation, after.version, 'the next write rebuilt the file instead of deferring');
+  assert.equal(after.lexical!.documents, after.chunks);
+});

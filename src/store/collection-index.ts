@@ -122,14 +122,13 @@ export async function updateCollectionIndex(c: Collection, opts: { rebuild?: boo
   }
   const head = c.db.head();
   const prev = readAnnState(c);
-  delete prev?.pendingChanges;
   const sameSettings = prev && prev.type === settings.type && JSON.stringify(prev.params) === JSON.stringify(settings.params ?? {});
   const file = indexFile(c, settings.type);
   let index: VectorIndex | null = null;
   let live: VectorRef[] | null = null;
   let changed = 0;
 
-  if (!opts.rebuild && sameSettings && !prev!.fallback && existsSync(file)) {
+  if (!opts.rebuild && sameSettings && !prev!.fallback && existsSync(file) && c.db.canTellChangesSince(prev!.generation)) {
     const { added, removed } = c.db.changesSince(prev!.generation);
     changed = added.length + removed.length;
     if (changed <= annDeferLimit(prev!.vectors)) {
@@ -238,7 +237,8 @@ export class CollectionSearcher {
     const file = indexFile(c, settings.type);
     const pinned = c.pinnedGeneration;
     // A saved index newer than the pinned version cannot be rewound: search exactly instead.
-    const usable = state && !state.fallback && state.type === settings.type && (pinned === undefined || state.generation <= pinned);
+    const usable =
+      state && !state.fallback && state.type === settings.type && (pinned === undefined || state.generation <= pinned) && c.db.canTellChangesSince(state.generation);
     const ann = settings.type !== 'flat' && usable && existsSync(file);
     // Nothing is answered from files that were not verified first: meta.sqlite's structure and
     // every live segment's sha256 (the exact search's loadVectors hashes what it reads; the

@@ -92,7 +92,7 @@ async function loadSaved(c: Collection, state: LexicalState | null): Promise<Bm2
 export async function updateLexicalIndex(c: Collection, opts: { rebuild?: boolean } = {}): Promise<LexicalState> {
   const head = c.db.head();
   const prev = readLexicalState(c);
-  const usable = !opts.rebuild && prev !== null && prev.analyzer === ANALYZER_VERSION && existsSync(lexicalFile(c));
+  const usable = !opts.rebuild && prev !== null && prev.analyzer === ANALYZER_VERSION && existsSync(lexicalFile(c)) && c.db.canTellChangesSince(prev.generation);
   const changes = usable ? c.db.changesSince(prev.generation) : null;
   if (changes && changes.added.length === 0 && changes.removed.length === 0) {
     // nothing to index (an upsert of unchanged documents): the saved file already is this
@@ -143,7 +143,9 @@ export async function openLexicalIndex(c: Collection): Promise<{ index: Bm25Inde
   const state = readLexicalState(c);
   const pinned = c.pinnedGeneration;
   // A saved index newer than the version a reader is pinned to cannot be rewound: rebuild it.
-  const saved = pinned !== undefined && state && state.generation > pinned ? null : await loadSaved(c, state);
+  // Nor can one older than the history gc kept be caught up: rebuilt then too.
+  const stale = state !== null && ((pinned !== undefined && state.generation > pinned) || !c.db.canTellChangesSince(state.generation));
+  const saved = stale ? null : await loadSaved(c, state);
   const { generation, added, removed, live } = c.db.snapshot(() => ({
     generation: pinned ?? c.db.head(),
     ...(saved && state ? { ...c.db.changesSince(state.generation, pinned), live: null } : { added: [], removed: [], live: c.db.liveVectorRefs(pinned) }),

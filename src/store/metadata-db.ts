@@ -247,6 +247,15 @@ export class MetadataDb {
     this.db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
+  /**
+   * Whether the changes after generation `since` can still be told (changesSince): gc drops
+   * the intervals that ended before the oldest version it keeps, so a saved index file older
+   * than that cannot be caught up and is rebuilt instead.
+   */
+  canTellChangesSince(since: number): boolean {
+    return since >= (this.db.prepare('SELECT COALESCE(MIN(id), 0) AS n FROM generations').get() as { n: number }).n;
+  }
+
   /** The newest sealed generation (0 for a collection never written). */
   head(): number {
     return Number(this.getState('head') ?? 0);
