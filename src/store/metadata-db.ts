@@ -180,11 +180,11 @@ export type HydratedChunk = ChunkRow & {
   locator: string | null;
 };
 
+/** Rows a write-open's orphan check may find above its mark before it moves the mark up. */
+const MARK_STRIDE = 4096;
 /** Live at head: an open interval. */
 const LIVE = 'l.to_gen IS NULL';
 /** Live in generation ?: the interval contains it. */
-/** Rows a write-open's orphan check may find above its mark before it moves the mark up. */
-const MARK_STRIDE = 4096;
 const LIVE_AT = 'l.from_gen <= @gen AND (l.to_gen IS NULL OR l.to_gen > @gen)';
 
 export class MetadataDb {
