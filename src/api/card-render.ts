@@ -1,5 +1,6 @@
 /** The system card's Markdown, rendered from its facts (card.ts gathers them). */
 import { join } from 'node:path';
+import { describeAnnFreshness } from '../store/collection-index.js';
 import { ALERTS_PATH, HTTP_EVALUATION, sh, type CardFacts } from './card-facts.js';
 
 // --- rendering -------------------------------------------------------------------------------
@@ -106,7 +107,7 @@ export function renderCard(f: CardFacts): string {
       ? 'not measured'
       : a.type === 'flat'
         ? `${a.recallAt10} (exact search)`
-        : `${a.recallAt10} on ${a.recallQueries} stored chunks as queries, against exact search (floor ${a.recallFloor})`;
+        : `${a.recallAt10} on ${a.recallQueries} stored chunks as queries, against exact search (floor ${a.recallFloor}); ${describeAnnFreshness(a)}`;
   const lex = f.index.lexical;
   L.push(...table(['', ''], [
     ['type', f.index.settings.type],
@@ -115,7 +116,13 @@ export function renderCard(f: CardFacts): string {
     ['vectors', a.vectors],
     ['recall@10', recall],
     ['built', `${a.builtAt} (content version ${a.generation})`],
-    ['BM25', lex ? `analyzer ${lex.analyzer}, ${lex.documents} chunks, ${lex.terms} terms, built ${lex.builtAt}` : 'not saved yet (built in memory by the first lexical search)'],
+    [
+      'BM25',
+      lex
+        ? `analyzer ${lex.analyzer}, ${lex.documents} chunks, ${lex.terms} terms, built ${lex.builtAt} (content version ${lex.generation})` +
+          (lex.pendingChanges ? `; ${lex.pendingChanges} changes since are not in the saved file yet (readers add them on load)` : '')
+        : 'not saved yet (built in memory by the first lexical search)',
+    ],
   ]));
   L.push('');
 

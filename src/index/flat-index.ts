@@ -1,5 +1,6 @@
 import usearch, { type Matches } from 'usearch';
 import { InvalidInputError } from '../errors.js';
+import { dot } from './dot.js';
 import { IndexFileError, readIndexFile, writeIndexFile } from './index-file.js';
 import type { IndexStats, VectorHit, VectorIndex } from './vector-index.js';
 
@@ -188,6 +189,22 @@ export class FlatIndex implements VectorIndex {
       if (want === this.count || hits.length <= n || hits[n].score < hits[n - 1].score) return hits.slice(0, n);
       want = Math.min(want * 2, this.count);
     }
+  }
+
+  /**
+   * Exact search over the rows of `ids` only (a metadata filter's matches; unknown ids are
+   * skipped): a selective filter scores its few rows instead of the whole matrix, and sorts
+   * only them.
+   */
+  searchAmong(query: Float32Array, k: number, ids: Iterable<number>): VectorHit[] {
+    checkSearch(this.dims, query, k);
+    const rows = this.rowMap();
+    const hits: VectorHit[] = [];
+    for (const id of ids) {
+      const r = rows.get(id);
+      if (r !== undefined) hits.push({ id, score: dot(query, 0, this.matrix, r * this.dims, this.dims) });
+    }
+    return hits.sort(byScoreThenId).slice(0, k);
   }
 
   async save(path: string): Promise<void> {

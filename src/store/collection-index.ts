@@ -17,6 +17,19 @@ import { SegmentVectorSource } from './segment-source.js';
 export const DEFAULT_RECALL_FLOOR = 0.9;
 const RECALL_SAMPLE = 200;
 const TRAIN_SAMPLE_MAX = 65_536;
+/** Recall is measured again once this share of the vectors it was measured over changed. */
+const RECALL_STALE_SHARE = 0.1;
+
+/**
+ * Changes a write may leave out of the saved ANN file: readers add them when they load it (as
+ * they catch up with any write committed after a save), so a small write does not load and
+ * rewrite a file as large as the collection. Scaled with the index, so the amortized cost of a
+ * save per write stays flat; small enough that a reader's catch-up (an HNSW insert per added
+ * vector) stays a fraction of loading the file.
+ */
+export function annDeferLimit(vectors: number): number {
+  return Math.max(256, Math.ceil(vectors * 0.002));
+}
 
 /** What the collection's index is and how good it measured; kept in the metadata database. */
 export interface AnnState {
@@ -30,8 +43,36 @@ export interface AnnState {
   /** recall@10 of the default search params against exact search, on stored chunks as queries. */
   recallAt10: number | null;
   recallQueries: number;
+  /**
+   * When recall was measured: the version and the index's size then (absent in states saved
+   * before quarry recorded it: measured with that save). Kept across later incremental writes
+   * until `changedSinceRecall` passes a tenth of `vectors`.
+   */
+  recallMeasured?: { generation: number; vectors: number; at: string };
+  /** Vectors added or removed in saves since recall was measured. */
+  changedSinceRecall?: number;
+  /** Vectors in the saved file. */
   vectors: number;
   memoryBytes: number;
+  /**
+   * Chunks that entered or left the live set after `generation`, so are not in the saved file
+   * (readers add them on load). Counted when the state is read (readAnnState), never stored:
+   * a small write then changes nothing here.
+   */
+  pendingChanges?: number;
+}
+
+/**
+ * When and over what the recall in an ANN state was measured, and what the saved file lacks,
+ * for `quarry info` and the card: "measured at version 12 over 175432 vectors, 840 changed
+ * since; 37 changes not yet in the saved file".
+ */
+export function describeAnnFreshness(a: Pick<AnnState, 'generation' | 'vectors' | 'builtAt' | 'recallMeasured' | 'changedSinceRecall' | 'pendingChanges'>): string {
+  const m = a.recallMeasured ?? { generation: a.generation, vectors: a.vectors };
+  const parts = [`measured at version ${m.generation} over ${m.vectors} vectors`];
+  if (a.changedSinceRecall) parts.push(`${a.changedSinceRecall} vectors changed since`);
+  const text = parts.join(', ');
+  return a.pendingChanges ? `${text}; ${a.pendingChanges} changes after version ${a.generation} are not in the saved file yet (readers add them on load)` : text;
 }
 
 export function indexFile(c: Collection, type: IndexType): string {
@@ -40,7 +81,9 @@ export function indexFile(c: Collection, type: IndexType): string {
 
 export function readAnnState(c: Collection): AnnState | null {
   const raw = c.db.getState('ann');
-  return raw ? (JSON.parse(raw) as AnnState) : null;
+  if (!raw) return null;
+  const state = JSON.parse(raw) as AnnState;
+  return state.fallback ? state : { ...state, pendingChanges: c.db.changeCountSince(state.generation) };
 }
 
 /** Vectors needed before an index type can be trained well (FAISS warns under 39 per centroid). */
@@ -74,7 +117,7 @@ export async function updateCollectionIndex(c: Collection, opts: { rebuild?: boo
   const settings = c.manifest.index;
   const notes: string[] = [];
   if (settings.type === 'flat') {
-    c.db.transaction(() => c.db.setState('ann', ''));
+    if (c.db.getState('ann')) c.db.transaction(() => c.db.setState('ann', ''));
     return { state: null, notes };
   }
   const head = c.db.head();
@@ -83,20 +126,28 @@ export async function updateCollectionIndex(c: Collection, opts: { rebuild?: boo
   const file = indexFile(c, settings.type);
   let index: VectorIndex | null = null;
   let live: VectorRef[] | null = null;
+  let changed = 0;
 
-  if (!opts.rebuild && sameSettings && !prev!.fallback && existsSync(file)) {
+  if (!opts.rebuild && sameSettings && !prev!.fallback && existsSync(file) && c.db.canTellChangesSince(prev!.generation)) {
+    const { added, removed } = c.db.changesSince(prev!.generation);
+    changed = added.length + removed.length;
+    if (changed <= annDeferLimit(prev!.vectors)) {
+      // a small write: the saved file and its state stay as they are (readers catch up with these changes)
+      return { state: { ...prev!, pendingChanges: changed }, notes };
+    }
     // a damaged saved index is derived data: the write builds it anew instead (below)
     index = await loadIndex(file, { type: settings.type }).catch((e: unknown) => {
       if (e instanceof IndexFileError) return null;
       throw e;
     });
+    if (index) {
+      attachSource(c, index);
+      index.remove(removed);
+      await addRefs(c, index, added);
+    }
   }
-  if (index) {
-    const { added, removed } = c.db.changesSince(prev!.generation);
-    attachSource(c, index);
-    index.remove(removed);
-    await addRefs(c, index, added);
-  } else {
+  const incremental = index !== null;
+  if (!index) {
     live = c.db.liveVectorRefs();
     const threshold = trainingThreshold(settings);
     if (live.length < threshold) {
@@ -127,9 +178,17 @@ export async function updateCollectionIndex(c: Collection, opts: { rebuild?: boo
     await addRefs(c, index, live);
   }
   await index.save(file);
-  const recall = await measureRecall(c, index);
+  // Recall is measured on a build, and after incremental saves only once the vectors changed
+  // since the last measurement pass a tenth of those it was measured over: measuring reads every
+  // vector, which a write that changed a few must not cost.
+  const measured = prev?.recallMeasured ?? (prev ? { generation: prev.generation, vectors: prev.vectors, at: prev.builtAt } : null);
+  const changedSinceRecall = (prev?.changedSinceRecall ?? 0) + changed;
+  const keep = incremental && measured !== null && changedSinceRecall <= RECALL_STALE_SHARE * measured.vectors;
+  const recall = keep
+    ? { recallAt10: prev!.recallAt10, queries: prev!.recallQueries, measured: measured!, changedSinceRecall }
+    : { ...(await measureRecall(c, index)), measured: { generation: head, vectors: index.size, at: new Date().toISOString() }, changedSinceRecall: 0 };
   const floor = settings.recallFloor ?? DEFAULT_RECALL_FLOOR;
-  if (recall.recallAt10 !== null && recall.recallAt10 < floor) {
+  if (!keep && recall.recallAt10 !== null && recall.recallAt10 < floor) {
     notes.push(
       `WARNING: the ${settings.type} index measured recall@10 ${recall.recallAt10.toFixed(3)}, under the floor ${floor}: ` +
         `searches will miss relevant chunks; raise nprobe / efSearch / refine or use another index`,
@@ -143,6 +202,8 @@ export async function updateCollectionIndex(c: Collection, opts: { rebuild?: boo
     builtAt: new Date().toISOString(),
     recallAt10: recall.recallAt10,
     recallQueries: recall.queries,
+    recallMeasured: recall.measured,
+    changedSinceRecall: recall.changedSinceRecall,
     vectors: index.size,
     memoryBytes: index.stats().memoryBytes,
   };
@@ -176,7 +237,8 @@ export class CollectionSearcher {
     const file = indexFile(c, settings.type);
     const pinned = c.pinnedGeneration;
     // A saved index newer than the pinned version cannot be rewound: search exactly instead.
-    const usable = state && !state.fallback && state.type === settings.type && (pinned === undefined || state.generation <= pinned);
+    const usable =
+      state && !state.fallback && state.type === settings.type && (pinned === undefined || state.generation <= pinned) && c.db.canTellChangesSince(state.generation);
     const ann = settings.type !== 'flat' && usable && existsSync(file);
     // Nothing is answered from files that were not verified first: meta.sqlite's structure and
     // every live segment's sha256 (the exact search's loadVectors hashes what it reads; the
@@ -238,10 +300,10 @@ export class CollectionSearcher {
     }
     if (!this.ann) {
       // exact already: score only the allowed rows
-      return this.exact!.search(query, this.exact!.size).filter((h) => allowed.has(h.id)).slice(0, k);
+      return this.exact!.searchAmong(query, k, allowed);
     }
     const refs = this.c.db.snapshot(() => this.c.db.vectorRefsOf(ids));
-    const sub = await vectorsOf(this.c, refs);
+    const sub = rowsOf(this.c, refs);
     return FlatIndex.fromMatrix(this.c.manifest.model.dims, sub, Float64Array.from(refs, (r) => r.id)).search(query, k);
   }
 }
@@ -251,6 +313,27 @@ function attachSource(c: Collection, index: VectorIndex): void {
   if (typeof withSource.attachSource !== 'function') return;
   const segs = new Map(c.db.segments().map((s) => [s.id, s]));
   withSource.attachSource(new SegmentVectorSource(c.manifest.model.dims, c.db.liveVectorRefs(c.pinnedGeneration), segs, c.paths.vectors, c.name));
+}
+
+/**
+ * The vectors of a few refs by positional reads of their rows (a selective filter's matches),
+ * never whole segment files: the reader verified every live segment's sha256 when it opened,
+ * and each row read is checked to be a finite unit vector again. Rows are read in file order.
+ */
+function rowsOf(c: Collection, refs: VectorRef[]): Float32Array {
+  refs.sort((a, b) => a.segment - b.segment || a.row - b.row);
+  const dims = c.manifest.model.dims;
+  const source = new SegmentVectorSource(dims, refs, new Map(c.db.segments().map((s) => [s.id, s])), c.paths.vectors, c.name);
+  const out = new Float32Array(refs.length * dims);
+  try {
+    source.fetch(
+      refs.map((r) => r.id),
+      out,
+    );
+  } finally {
+    source.close();
+  }
+  return out;
 }
 
 async function vectorsOf(c: Collection, refs: VectorRef[]): Promise<Float32Array> {

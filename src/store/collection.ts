@@ -219,7 +219,7 @@ export class Collection {
         } else this.db.clearPending();
       });
     }
-    this.db.removeOrphanChunks();
+    this.db.transaction(() => this.db.removeOrphanChunks());
     const active = new Set(this.db.segments().map((s) => s.file));
     for (const f of await readdir(this.paths.vectors)) {
       if (!active.has(f)) await unlink(join(this.paths.vectors, f)).catch(() => undefined);

@@ -74,6 +74,8 @@ CREATE TABLE IF NOT EXISTS doc_live (
 );
 CREATE INDEX IF NOT EXISTS doc_live_open ON doc_live(doc_id) WHERE to_gen IS NULL;
 CREATE INDEX IF NOT EXISTS doc_live_by_doc ON doc_live(doc_id, version);
+CREATE INDEX IF NOT EXISTS doc_live_from ON doc_live(from_gen);
+CREATE INDEX IF NOT EXISTS doc_live_to ON doc_live(to_gen) WHERE to_gen IS NOT NULL;
 CREATE TABLE IF NOT EXISTS chunks (
   id           INTEGER PRIMARY KEY,
   doc_id       TEXT NOT NULL,
@@ -178,6 +180,8 @@ export type HydratedChunk = ChunkRow & {
   locator: string | null;
 };
 
+/** Rows a write-open's orphan check may find above its mark before it moves the mark up. */
+const MARK_STRIDE = 4096;
 /** Live at head: an open interval. */
 const LIVE = 'l.to_gen IS NULL';
 /** Live in generation ?: the interval contains it. */
@@ -243,6 +247,15 @@ export class MetadataDb {
     this.db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
+  /**
+   * Whether the changes after generation `since` can still be told (changesSince): gc drops
+   * the intervals that ended before the oldest version it keeps, so a saved index file older
+   * than that cannot be caught up and is rebuilt instead.
+   */
+  canTellChangesSince(since: number): boolean {
+    return since >= (this.db.prepare('SELECT COALESCE(MIN(id), 0) AS n FROM generations').get() as { n: number }).n;
+  }
+
   /** The newest sealed generation (0 for a collection never written). */
   head(): number {
     return Number(this.getState('head') ?? 0);
@@ -261,7 +274,7 @@ export class MetadataDb {
   }
 
   sealGeneration(g: Omit<GenerationRow, 'documents' | 'chunks'>): GenerationRow {
-    const counts = this.counts();
+    const counts = this.countsAfter(g.id);
     const row: GenerationRow = { ...g, documents: counts.documents, chunks: counts.chunks };
     this.db
       .prepare(
@@ -271,6 +284,29 @@ export class MetadataDb {
     this.setState('head', String(g.id));
     this.db.prepare("DELETE FROM state WHERE key = 'pending'").run();
     return row;
+  }
+
+  /**
+   * The live set's size once generation `g` (the pending one, head + 1) is sealed: the head's
+   * recorded counts plus what entered and minus what left under `g`, found through the
+   * from_gen / to_gen indexes, so sealing a one-document write does not count the whole
+   * collection. Counted in full when the head's row is not there to start from.
+   */
+  private countsAfter(g: number): { documents: number; chunks: number } {
+    const head = this.head();
+    const base = head === 0 ? { documents: 0, chunks: 0 } : this.getGeneration(head);
+    if (!base || g !== head + 1) return this.counts();
+    const delta = (where: string) =>
+      this.db
+        .prepare(
+          `SELECT COUNT(DISTINCT l.rowid) AS documents, COUNT(c.id) AS chunks FROM doc_live l
+           LEFT JOIN chunks c ON c.doc_id = l.doc_id AND c.doc_version = l.version WHERE ${where}`,
+        )
+        .get(g) as { documents: number; chunks: number };
+    // an interval opened under g is still open (closing it under g deletes it: closeLive)
+    const entered = delta('l.from_gen = ?');
+    const left = delta('l.to_gen = ?');
+    return { documents: base.documents + entered.documents - left.documents, chunks: base.chunks + entered.chunks - left.chunks };
   }
 
   /** Whether any document entered or left the live set under generation `g`. */
@@ -431,10 +467,12 @@ export class MetadataDb {
    * to the live set of that sealed generation exactly (a reader pinned to one version).
    */
   changesSince(since: number, upTo?: number): { added: VectorRef[]; removed: number[] } {
+    // CROSS JOIN keeps doc_live outer, found through its from_gen / to_gen indexes: SQLite
+    // would otherwise walk every chunk in id order to spare the sort of a few rows
     if (upTo === undefined) {
       const added = this.db
         .prepare(
-          `SELECT c.id, c.segment, c.row FROM doc_live l JOIN chunks c ON c.doc_id = l.doc_id AND c.doc_version = l.version
+          `SELECT c.id, c.segment, c.row FROM doc_live l CROSS JOIN chunks c ON c.doc_id = l.doc_id AND c.doc_version = l.version
            WHERE l.to_gen IS NULL AND l.from_gen > ? ORDER BY c.id`,
         )
         .all(since) as VectorRef[];
@@ -450,7 +488,7 @@ export class MetadataDb {
     }
     const added = this.db
       .prepare(
-        `SELECT c.id, c.segment, c.row FROM doc_live l JOIN chunks c ON c.doc_id = l.doc_id AND c.doc_version = l.version
+        `SELECT c.id, c.segment, c.row FROM doc_live l CROSS JOIN chunks c ON c.doc_id = l.doc_id AND c.doc_version = l.version
          WHERE l.from_gen > @since AND l.from_gen <= @upTo AND (l.to_gen IS NULL OR l.to_gen > @upTo) ORDER BY c.id`,
       )
       .all({ since, upTo }) as VectorRef[];
@@ -463,6 +501,13 @@ export class MetadataDb {
         .all({ since, upTo }) as Array<{ id: number }>
     ).map((r) => r.id);
     return { added, removed };
+  }
+
+  /** How many chunks entered or left the live set after generation `since` (at head). */
+  changeCountSince(since: number): number {
+    const count = (where: string) =>
+      (this.db.prepare(`SELECT COUNT(*) AS n FROM doc_live l CROSS JOIN chunks c ON c.doc_id = l.doc_id AND c.doc_version = l.version WHERE ${where}`).get({ since }) as { n: number }).n;
+    return count('l.to_gen IS NULL AND l.from_gen > @since') + count('l.to_gen IS NOT NULL AND l.to_gen > @since AND l.from_gen <= @since');
   }
 
   /** Vector locations of the given chunk ids. */
@@ -555,25 +600,42 @@ export class MetadataDb {
            SELECT 1 FROM doc_live l WHERE l.doc_id = doc_versions.doc_id AND l.version = doc_versions.version)`,
       )
       .run().changes;
-    const chunks = this.removeOrphanChunks();
+    const chunks = this.removeOrphanChunks({ all: true });
     return { generations, versions, chunks };
   }
 
   /**
    * Removes chunk rows no document version owns: left by a write that crashed before it
    * published the document. Their versions were never live anywhere.
+   *
+   * Such rows are only ever new ones (a write's unpublished chunks) or the ones gc's history
+   * drop leaves, which passes `all`. So a write's recovery checks only the rows added since the
+   * last pass (the 'orphans-checked' mark: the highest chunk and text rowids then), which
+   * keeps opening a large collection for a one-document write from scanning every chunk.
    */
-  removeOrphanChunks(): number {
-    this.db.exec(
-      `DELETE FROM doc_texts WHERE NOT EXISTS (
-         SELECT 1 FROM doc_versions d WHERE d.doc_id = doc_texts.doc_id AND d.version = doc_texts.doc_version)`,
-    );
-    return this.db
+  removeOrphanChunks(opts: { all?: boolean } = {}): number {
+    const mark = opts.all ? null : (JSON.parse(this.getState('orphans-checked') ?? 'null') as { chunks: number; texts: number } | null);
+    const texts = this.db
       .prepare(
-        `DELETE FROM chunks WHERE NOT EXISTS (
+        `DELETE FROM doc_texts WHERE rowid > ? AND NOT EXISTS (
+           SELECT 1 FROM doc_versions d WHERE d.doc_id = doc_texts.doc_id AND d.version = doc_texts.doc_version)`,
+      )
+      .run(mark?.texts ?? 0).changes;
+    const removed = this.db
+      .prepare(
+        `DELETE FROM chunks WHERE id > ? AND NOT EXISTS (
            SELECT 1 FROM doc_versions d WHERE d.doc_id = chunks.doc_id AND d.version = chunks.doc_version)`,
       )
-      .run().changes;
+      .run(mark?.chunks ?? 0).changes;
+    // after the deletes: a rowid freed at the top is reused by the next insert, above the mark
+    const top = (sql: string) => (this.db.prepare(sql).get() as { n: number }).n;
+    const next = { chunks: top('SELECT COALESCE(MAX(id), 0) AS n FROM chunks'), texts: top('SELECT COALESCE(MAX(rowid), 0) AS n FROM doc_texts') };
+    // moved only when something was deleted or the rows above it grew many: a write-open that
+    // found nothing then writes nothing (no commit to wait for)
+    if (!mark || removed > 0 || texts > 0 || next.chunks - mark.chunks > MARK_STRIDE || next.texts - mark.texts > MARK_STRIDE) {
+      this.setState('orphans-checked', JSON.stringify(next));
+    }
+    return removed;
   }
 
   // --- card (read-only summaries) ---

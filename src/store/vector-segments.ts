@@ -45,6 +45,19 @@ export function onSegmentVerified(fn: (v: SegmentVerification) => void): () => v
   return () => listeners.delete(fn);
 }
 
+/** Every whole-segment read (readSegment), for tests that check a path reads only what it needs. */
+export interface SegmentRead {
+  path: string;
+  bytes: number;
+}
+const readListeners = new Set<(r: SegmentRead) => void>();
+
+/** Calls `fn` after every whole read of a segment file; returns the unsubscribe function. */
+export function onSegmentRead(fn: (r: SegmentRead) => void): () => void {
+  readListeners.add(fn);
+  return () => readListeners.delete(fn);
+}
+
 /**
  * Files already verified by one reader, by path + sha256, with the file's identity when it
  * was hashed (inode, size, mtime, ctime): a reader re-reading a segment it verified (a
@@ -89,6 +102,7 @@ function verified(path: string, bytes: number, t0: number): void {
 export async function readSegment(path: string, seg: SegmentRecord, collection: string, memo?: VerifiedSegments): Promise<Float32Array> {
   const st = await sizeChecked(path, seg, collection);
   const buf = await readFile(path);
+  for (const fn of readListeners) fn({ path, bytes: buf.byteLength });
   const key = `${path}\0${seg.sha256}`;
   if (buf.byteLength !== seg.count * seg.dims * 4) throw damaged(collection, seg, path, `changed size while being read (truncated?)`);
   if (memo?.get(key) !== identityOf(st)) {

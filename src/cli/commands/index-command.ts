@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { indexPaths } from '../../api/index-paths.js';
 import { IndexInterruptedError } from '../../errors.js';
+import { describeAnnFreshness } from '../../store/collection-index.js';
 import { withCollectionOptions } from '../collection-options.js';
 import { printJson, reportError } from '../output.js';
 import { createProgressBar, showIngestProgress } from '../progress.js';
@@ -84,7 +85,7 @@ export function registerIndex(program: Command): void {
         process.stdout.write(
           report.ann.fallback
             ? `index ${report.ann.type}: ${report.ann.fallback}\n`
-            : `index ${report.ann.type} ${JSON.stringify(report.ann.params)}: ${report.ann.vectors} vectors, measured recall@10 ${report.ann.recallAt10}\n`,
+            : `index ${report.ann.type} ${JSON.stringify(report.ann.params)}: ${report.ann.vectors} vectors saved, measured recall@10 ${report.ann.recallAt10} (${describeAnnFreshness(report.ann)})\n`,
         );
       }
     });

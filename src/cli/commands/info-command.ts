@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { info } from '../../api/info.js';
+import { describeAnnFreshness } from '../../store/collection-index.js';
 import { withCollectionOptions } from '../collection-options.js';
 import { printJson } from '../output.js';
 import { collectionOptions, type CollectionFlags } from './parse.js';
@@ -22,7 +23,7 @@ export function registerInfo(program: Command): void {
           `  tokenizer  sha256 ${m.tokenizerSha256}`,
           `  fingerprint ${i.fingerprint.probes} probes (${i.fingerprint.probeSet})`,
           `index        ${i.index.type}${i.index.params ? ' ' + JSON.stringify(i.index.params) : ''}, ${i.index.vectors} vectors` +
-            (i.ann.fallback ? ` (${i.ann.fallback})` : `, recall@10 ${i.ann.recallAt10}${i.ann.type === 'flat' ? ' (exact)' : ` measured on ${i.ann.recallQueries} queries (floor ${i.ann.recallFloor})`}`),
+            (i.ann.fallback ? ` (${i.ann.fallback})` : `, recall@10 ${i.ann.recallAt10}${i.ann.type === 'flat' ? ' (exact)' : ` on ${i.ann.recallQueries} queries (floor ${i.ann.recallFloor}), ${describeAnnFreshness(i.ann)}`}`),
           `version      ${i.version}`,
           `disk         ${(i.disk.totalBytes / 1e6).toFixed(2)} MB (vectors ${(i.disk.vectorBytes / 1e6).toFixed(2)} MB, metadata ${(i.disk.metadataBytes / 1e6).toFixed(2)} MB)`,
           '',
