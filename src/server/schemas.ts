@@ -360,6 +360,15 @@ const annState = {
     recallQueries: integer,
     vectors: integer,
     memoryBytes: integer,
+    recallMeasured: {
+      type: 'object',
+      description: 'when recall was measured: the version and the index size then (kept until a tenth of the vectors changed)',
+      required: ['generation', 'vectors', 'at'],
+      additionalProperties: false,
+      properties: { generation: integer, vectors: integer, at: string },
+    },
+    changedSinceRecall: { ...integer, description: 'vectors added or removed since recall was measured' },
+    pendingChanges: { ...integer, description: 'chunks that entered or left the live set after the saved file (readers add them on load)' },
   },
 } as const;
 
@@ -388,7 +397,7 @@ export const collectionInfoResponse = {
       description: 'the BM25 index as last saved; null until a write built it',
       required: ['analyzer', 'generation', 'documents', 'terms', 'builtAt'],
       additionalProperties: false,
-      properties: { analyzer: string, generation: integer, documents: integer, terms: integer, builtAt: string },
+      properties: { analyzer: string, generation: integer, documents: integer, terms: integer, builtAt: string, pendingChanges: integer },
     },
     version: integer,
     disk: { type: 'object', required: ['totalBytes', 'vectorBytes', 'metadataBytes'], additionalProperties: false, properties: { totalBytes: integer, vectorBytes: integer, metadataBytes: integer } },
